@@ -1,0 +1,19 @@
+/*
+ * json_check.h - is this byte string exactly one well-formed JSON value?
+ *
+ * A single pass with no allocation, so the supervisor can relay action
+ * results as opaque bytes without trusting the worker that produced them.
+ * Strict RFC 8259: no trailing commas, no comments, no NaN, valid UTF-8,
+ * whitespace allowed around the value.
+ */
+#ifndef GK_IPC_JSON_CHECK_H
+#define GK_IPC_JSON_CHECK_H
+
+#include <stddef.h>
+
+#define JSON_CHECK_MAX_DEPTH 512
+
+/* 1 if p[0..n) is one valid JSON value, 0 otherwise. */
+int json_check(const char *p, size_t n);
+
+#endif
