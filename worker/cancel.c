@@ -1,0 +1,74 @@
+/*
+ * cancel.c - SIGTERM for actions in GK_CANCEL_COOPERATIVE mode.
+ *
+ * While such an action runs, SIGTERM sets a flag and writes a byte to a
+ * self-pipe. Every blocking wait of the SDK polls the pipe's read end too,
+ * so a signal that lands between "check the flag" and "block" still wakes
+ * it. In GK_CANCEL_KILL mode SIGTERM keeps its default action.
+ */
+#include "worker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <unistd.h>
+
+static volatile sig_atomic_t term_seen;
+static int pipe_fd[2] = { -1, -1 };
+
+static void on_term(int sig)
+{
+	int saved = errno;
+
+	(void)sig;
+	term_seen = 1;
+	(void)!write(pipe_fd[1], "", 1);
+	errno = saved;
+}
+
+int cancel_init(void)
+{
+	if (pipe2(pipe_fd, O_CLOEXEC | O_NONBLOCK) < 0)
+		wdie(WORKER_EXIT_FAILURE, "pipe2: %s", strerror(errno));
+	return pipe_fd[0];
+}
+
+static void drain(void)
+{
+	char buf[64];
+
+	while (read(pipe_fd[0], buf, sizeof(buf)) > 0)
+		;
+}
+
+static void set_term(void (*fn)(int))
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = fn;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = 0; /* no SA_RESTART: interrupt blocking calls */
+	if (sigaction(SIGTERM, &sa, NULL) < 0)
+		wlog("sigaction(SIGTERM): %s", strerror(errno));
+}
+
+void cancel_begin(enum gk_cancel_mode mode)
+{
+	drain();
+	term_seen = 0;
+	if (mode == GK_CANCEL_COOPERATIVE)
+		set_term(on_term);
+}
+
+void cancel_end(enum gk_cancel_mode mode)
+{
+	if (mode == GK_CANCEL_COOPERATIVE)
+		set_term(SIG_DFL);
+}
+
+int cancel_signalled(void)
+{
+	return term_seen;
+}

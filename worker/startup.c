@@ -1,0 +1,93 @@
+/* startup.c - make the worker process independent of how it was spawned. */
+#include "worker.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Die with the supervisor; and close the race where it died before the
+ * prctl() took effect. */
+static void tie_to_parent(pid_t parent)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		wdie(WORKER_EXIT_FAILURE, "prctl(PR_SET_PDEATHSIG): %s",
+		     strerror(errno));
+	if (getppid() != parent)
+		wdie(WORKER_EXIT_FAILURE, "parent %d is gone, exiting",
+		     (int)parent);
+}
+
+/*
+ * After execve() only ignored dispositions survive (handlers are reset to
+ * the default), and lws in the supervisor ignores SIGPIPE: reset every
+ * ignored signal. Handlers installed before main() (a sanitizer runtime)
+ * are left alone on purpose. Then unblock everything.
+ */
+static void reset_signals(void)
+{
+	struct sigaction sa;
+	sigset_t none;
+
+	for (int s = 1; s < NSIG; s++) {
+		if (s == SIGKILL || s == SIGSTOP)
+			continue;
+		if (sigaction(s, NULL, &sa) < 0 || sa.sa_handler != SIG_IGN)
+			continue;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = SIG_DFL;
+		sigemptyset(&sa.sa_mask);
+		sigaction(s, &sa, NULL);
+	}
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* Whatever the supervisor leaked into us (another worker's socket would
+ * hide that worker's EOF) gets closed; the IPC fd is kept, CLOEXEC and
+ * non-blocking. */
+static void setup_fds(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0 || !S_ISSOCK(st.st_mode))
+		wdie(WORKER_EXIT_FAILURE, "--fd %d is not a socket", fd);
+	if (fd > 3)
+		close_range(3, (unsigned)fd - 1, 0);
+	close_range((unsigned)fd + 1, ~0U, 0);
+	int fl = fcntl(fd, F_GETFL);
+	if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 || fl < 0 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		wdie(WORKER_EXIT_FAILURE, "fcntl(--fd %d): %s", fd,
+		     strerror(errno));
+}
+
+static void stdin_devnull(void)
+{
+	int n = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	if (n < 0)
+		wdie(WORKER_EXIT_FAILURE, "/dev/null: %s", strerror(errno));
+	if (n != STDIN_FILENO) {
+		if (dup2(n, STDIN_FILENO) < 0)
+			wdie(WORKER_EXIT_FAILURE, "dup2: %s", strerror(errno));
+		close(n);
+	} else {
+		fcntl(n, F_SETFD, 0);
+	}
+}
+
+void startup_process(pid_t parent, int ipc_fd)
+{
+	tie_to_parent(parent);
+	reset_signals();
+	/* The supervisor kills our whole group; fails harmlessly if we
+	 * already lead a session. */
+	if (setpgid(0, 0) < 0 && getpgrp() != getpid())
+		wlog("setpgid: %s", strerror(errno));
+	setup_fds(ipc_fd);
+	stdin_devnull();
+}

@@ -1,0 +1,144 @@
+/*
+ * worker.h - internals of genkit-worker, shared by its source files.
+ * Plugins never see this header: their API is genkit_action.h.
+ */
+#ifndef GK_WORKER_H
+#define GK_WORKER_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "codec.h"
+#include "genkit_action.h"
+
+/* Exit codes of genkit-worker. */
+#define WORKER_EXIT_OK 0       /* EOF, Shutdown, after a cancelled run */
+#define WORKER_EXIT_FAILURE 1  /* usage, system error */
+#define WORKER_EXIT_PLUGIN 2   /* a plugin failed to load or initialise */
+#define WORKER_EXIT_PROTOCOL 3 /* malformed or oversize frame */
+
+/* ---- log.c ---- */
+void wlog_init(void);
+void wlog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void wdebug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void wdie(int code, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3), noreturn));
+
+/* ---- text.c ---- */
+int utf8_valid(const char *s, size_t n);
+/* Replace invalid UTF-8 and control characters (but \t \n) with '?'. */
+void text_sanitize(char *s);
+
+/* ---- startup.c ---- */
+void startup_process(pid_t parent, int ipc_fd);
+
+/* ---- conn.c: blocking frame I/O on the IPC socket ---- */
+struct msg {
+	struct msg *next;
+	Gkipc__ToWorker *m;
+	size_t size; /* frame payload bytes, for backlog accounting */
+};
+
+struct msgq {
+	struct msg *head, *tail;
+};
+
+void msgq_push(struct msgq *q, struct msg *m);
+struct msg *msgq_pop(struct msgq *q);
+
+struct conn {
+	int fd;
+	size_t max_frame;
+	struct ipc_rbuf rb;
+	struct ipc_wbuf wb;
+	struct msgq in; /* decoded, not yet dispatched */
+	size_t held;    /* payload bytes of decoded messages still alive */
+};
+
+void conn_init(struct conn *c, int fd, size_t max_frame);
+void msg_free(struct conn *c, struct msg *m);
+/* Does a JSON payload of n bytes fit in one frame with its envelope? */
+int conn_fits(const struct conn *c, size_t n);
+/* Write everything queued in c->wb, blocking; decodes incoming frames into
+ * c->in meanwhile (while the backlog allows). Exits if the peer is gone. */
+void conn_flush(struct conn *c);
+/* Wait up to timeout_ms (-1 = forever) for incoming frames or for wake_fd
+ * (-1 = none) to be readable. 1: frames may have been queued; 2: wake_fd
+ * is readable; 0: timeout or signal. Exits on EOF (0) or on a malformed
+ * frame (3). */
+int conn_wait(struct conn *c, int timeout_ms, int wake_fd);
+
+/* ---- registry.c ---- */
+struct action {
+	const gk_action_def *def;
+	char *key;
+};
+
+struct gk_registry {
+	struct action *v;
+	size_t n, cap;
+	const char *origin; /* plugin being initialised, for messages */
+	unsigned errors;    /* rejected gk_register() calls */
+};
+
+const struct action *registry_find(const struct gk_registry *r,
+				   const char *key);
+
+/* ---- plugin.c ---- */
+int plugin_load(struct gk_registry *reg, const char *path);
+
+/* ---- hello.c ---- */
+void hello_send(struct conn *c, const struct gk_registry *reg);
+
+/* ---- cancel.c: SIGTERM for cooperative actions ---- */
+int cancel_init(void); /* returns the wake fd (read end of a self-pipe) */
+void cancel_begin(enum gk_cancel_mode mode);
+void cancel_end(enum gk_cancel_mode mode);
+int cancel_signalled(void);
+
+/* ---- run.c: one run of one action ---- */
+struct worker;
+
+struct gk_ctx {
+	struct worker *w;
+	const struct action *act;
+	const Gkipc__RunRequest *req;
+	uint64_t run_id;
+	char *input, *context; /* NUL-terminated copies */
+	size_t input_len, context_len;
+	uint64_t max_output; /* 0 = unlimited */
+	uint64_t output;     /* chunk + result bytes sent */
+	int stream, stream_input;
+	struct msgq inq; /* input chunks not yet taken */
+	int input_ended;
+	int cancel_frame; /* a Cancel frame for this run arrived */
+	int replied;      /* Result or Error sent */
+	char *chunk;      /* last chunk handed out by gk_input_next */
+	size_t chunk_cap;
+};
+
+/* Run a request to completion and send its one reply. Returns non-zero
+ * when the run was cancelled (the worker must then exit). */
+int run_execute(struct worker *w, const Gkipc__RunRequest *req);
+int run_cancelled(const gk_ctx *ctx);
+/* Send the run's Error (first reply wins). Returns -1. */
+int run_fail(gk_ctx *ctx, int status, const char *msg);
+/* Account n output bytes; on overflow the run fails. 0 or -1. */
+int run_charge_output(gk_ctx *ctx, size_t n);
+
+/* ---- dispatch.c: ToWorker messages ---- */
+struct worker {
+	struct conn conn;
+	struct gk_registry reg;
+	gk_ctx *cur;        /* the run in progress, if any */
+	struct msgq later;  /* RunRequests that arrived during a run */
+	int shutdown;       /* Shutdown received */
+	int wake_fd;        /* cancel self-pipe, read end */
+};
+
+/* Handle every message already decoded (never blocks). */
+void worker_pump(struct worker *w);
+void worker_loop(struct worker *w) __attribute__((noreturn));
+
+#endif
