@@ -1,0 +1,430 @@
+/*
+ * test_worker_ipc.c - genkit-worker with the demo plugin, driven directly
+ * over its IPC socket: hello, each demo action, streams both ways, limits,
+ * cancel, crashes and malformed frames.
+ */
+#include "wk.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "genkit_action.h"
+#include "json_check.h"
+
+int t_passed, t_failed;
+
+#define S(x) x, sizeof(x) - 1
+
+/* ---- expectations ------------------------------------------------------*/
+
+static Gkipc__FromWorker *expect(struct wk *w, int msg_case)
+{
+	Gkipc__FromWorker *m = wk_recv(w, WK_TIMEOUT_MS);
+
+	if (!m) {
+		T_FAIL("expected message %d, got nothing", msg_case);
+		return NULL;
+	}
+	if ((int)m->msg_case != msg_case) {
+		T_FAIL("expected message %d, got %d%s%s", msg_case,
+		       (int)m->msg_case, m->error ? ": " : "",
+		       m->error ? m->error->message : "");
+		ipc_free_from_worker(m);
+		return NULL;
+	}
+	t_passed++;
+	return m;
+}
+
+static void expect_result(struct wk *w, uint64_t run_id, const char *json)
+{
+	Gkipc__FromWorker *m = expect(w, GKIPC__FROM_WORKER__MSG_RESULT);
+
+	if (!m)
+		return;
+	CHECK_INT(m->result->run_id, run_id);
+	CHECK_BYTES(m->result->result.data, m->result->result.len, json);
+	ipc_free_from_worker(m);
+}
+
+static void expect_chunk(struct wk *w, uint64_t run_id, const char *json)
+{
+	Gkipc__FromWorker *m = expect(w, GKIPC__FROM_WORKER__MSG_CHUNK);
+
+	if (!m)
+		return;
+	CHECK_INT(m->chunk->run_id, run_id);
+	CHECK_BYTES(m->chunk->chunk.data, m->chunk->chunk.len, json);
+	ipc_free_from_worker(m);
+}
+
+/* Error with that code whose message contains `part`. */
+static void expect_error(struct wk *w, uint64_t run_id, int code,
+			 const char *part)
+{
+	Gkipc__FromWorker *m = expect(w, GKIPC__FROM_WORKER__MSG_ERROR);
+
+	if (!m)
+		return;
+	CHECK_INT(m->error->run_id, run_id);
+	CHECK_INT(m->error->code, code);
+	CHECK_CONTAINS(m->error->message, part);
+	ipc_free_from_worker(m);
+}
+
+static void expect_exit(struct wk *w, int code)
+{
+	if (!wk_wait_exit(w, WK_TIMEOUT_MS)) {
+		T_FAIL("worker %d did not exit", (int)w->pid);
+		return;
+	}
+	CHECK(WIFEXITED(w->status));
+	CHECK_INT(WEXITSTATUS(w->status), code);
+}
+
+static void expect_signal(struct wk *w, int sig)
+{
+	if (!wk_wait_exit(w, WK_TIMEOUT_MS)) {
+		T_FAIL("worker %d did not die", (int)w->pid);
+		return;
+	}
+	CHECK(WIFSIGNALED(w->status));
+	CHECK_INT(WIFSIGNALED(w->status) ? WTERMSIG(w->status) : 0, sig);
+}
+
+static void send_input(struct wk *w, uint64_t run_id, const char *json,
+		       size_t n)
+{
+	CHECK_INT(ipc_send_input_chunk(&w->wb, run_id, json, n), 0);
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* ---- tests on one long-lived worker -----------------------------------*/
+
+static void test_hello(struct wk *w, Gkipc__FromWorker *m)
+{
+	static const char *const names[] = { "echo", "count", "sleep", "spin",
+					     "crash", "bidiEcho", "fail" };
+	const size_t nn = sizeof(names) / sizeof(names[0]);
+
+	CHECK(m && m->msg_case == GKIPC__FROM_WORKER__MSG_HELLO);
+	if (!m || m->msg_case != GKIPC__FROM_WORKER__MSG_HELLO)
+		return;
+	Gkipc__Hello *h = m->hello;
+	CHECK_INT(h->protocol_version, GKIPC_PROTOCOL_VERSION);
+	CHECK_INT(h->pid, w->pid);
+	CHECK_INT(h->n_actions, nn);
+	for (size_t i = 0; i < nn; i++) {
+		char key[64];
+		int found = 0;
+		snprintf(key, sizeof(key), "/flow/%s", names[i]);
+		for (size_t j = 0; j < h->n_actions; j++) {
+			Gkipc__ActionInfo *a = h->actions[j];
+			if (strcmp(a->key, key))
+				continue;
+			found++;
+			CHECK_BYTES(a->name, strlen(a->name), names[i]);
+			CHECK(a->description[0] != '\0');
+			CHECK(json_check((char *)a->input_schema.data,
+					 a->input_schema.len));
+			CHECK(json_check((char *)a->output_schema.data,
+					 a->output_schema.len));
+		}
+		if (found != 1)
+			T_FAIL("%s listed %d times", key, found);
+		else
+			t_passed++;
+	}
+}
+
+static void test_echo(struct wk *w)
+{
+	static const char in[] = "{\"a\":[1,2.5,\"x\\u00e9\"],\"b\":null}";
+
+	wk_run(w, 1, "/flow/echo", S(in), 0, 0);
+	expect_result(w, 1, in);
+	/* Whitespace and all: bytes, not a re-serialisation. */
+	wk_run(w, 2, "/flow/echo", S(" [ 1 ,\"\xc3\xa9\" ] "), 1, 0);
+	expect_result(w, 2, " [ 1 ,\"\xc3\xa9\" ] ");
+	wk_run(w, 3, "/flow/echo", NULL, 0, 0, 0);
+	expect_result(w, 3, "null");
+}
+
+static void test_count(struct wk *w)
+{
+	char buf[32];
+
+	wk_run(w, 10, "/flow/count", S("{\"n\":5}"), 1, 0);
+	for (int i = 0; i < 5; i++) {
+		snprintf(buf, sizeof(buf), "{\"i\":%d}", i);
+		expect_chunk(w, 10, buf);
+	}
+	expect_result(w, 10, "5");
+	/* Without stream: the result comes first, no chunk at all. */
+	wk_run(w, 11, "/flow/count", S("{\"n\":3}"), 0, 0);
+	expect_result(w, 11, "3");
+	wk_run(w, 12, "/flow/count", S("{\"n\":\"x\"}"), 1, 0);
+	expect_error(w, 12, GK_INVALID_ARGUMENT, "count expects");
+	wk_run(w, 13, "/flow/count", S("not json"), 1, 0);
+	expect_error(w, 13, GK_INVALID_ARGUMENT, "count expects");
+}
+
+static void test_bidi(struct wk *w)
+{
+	wk_run(w, 20, "/flow/bidiEcho", NULL, 0, 1, 1);
+	send_input(w, 20, S("{\"x\":1}"));
+	send_input(w, 20, S("[1,2]"));
+	send_input(w, 20, S("\"s\""));
+	CHECK_INT(ipc_send_end_input(&w->wb, 20), 0);
+	CHECK_INT(wk_flush(w), 0);
+	expect_chunk(w, 20, "{\"x\":1}");
+	expect_chunk(w, 20, "[1,2]");
+	expect_chunk(w, 20, "\"s\"");
+	expect_result(w, 20, "3");
+}
+
+/* 64 chunks of 256 KiB each way, all written before reading anything: the
+ * worker must keep reading while its own writes block. */
+static void test_bidi_big(struct wk *w)
+{
+	const size_t sz = 256 * 1024, nchunks = 64;
+	char *chunk = malloc(sz);
+
+	if (!chunk)
+		return;
+	memset(chunk, 'b', sz);
+	chunk[0] = chunk[sz - 1] = '"';
+	wk_run(w, 21, "/flow/bidiEcho", NULL, 0, 1, 1);
+	for (size_t i = 0; i < nchunks; i++) {
+		chunk[1] = (char)('A' + i % 26);
+		send_input(w, 21, chunk, sz);
+		CHECK_INT(wk_flush(w), 0);
+	}
+	CHECK_INT(ipc_send_end_input(&w->wb, 21), 0);
+	CHECK_INT(wk_flush(w), 0);
+	size_t ok = 0;
+	for (size_t i = 0; i < nchunks; i++) {
+		Gkipc__FromWorker *m = expect(w, GKIPC__FROM_WORKER__MSG_CHUNK);
+		if (!m)
+			break;
+		chunk[1] = (char)('A' + i % 26);
+		ok += m->chunk->chunk.len == sz &&
+		      memcmp(m->chunk->chunk.data, chunk, sz) == 0;
+		ipc_free_from_worker(m);
+	}
+	CHECK_INT(ok, nchunks);
+	expect_result(w, 21, "64");
+	free(chunk);
+}
+
+static void test_fail(struct wk *w)
+{
+	wk_run(w, 30, "/flow/fail",
+	       S("{\"status\":\"NOT_FOUND\",\"message\":\"no such thing\"}"), 0,
+	       0);
+	expect_error(w, 30, 5, "no such thing");
+	wk_run(w, 31, "/flow/fail", S("{\"status\":\"BOGUS\"}"), 0, 0);
+	expect_error(w, 31, GK_INVALID_ARGUMENT, "BOGUS");
+	wk_run(w, 32, "/flow/nope", S("1"), 0, 0);
+	expect_error(w, 32, GK_NOT_FOUND, "/flow/nope");
+}
+
+/* Frames for runs that are not current are ignored. */
+static void test_stale(struct wk *w)
+{
+	CHECK_INT(ipc_send_cancel(&w->wb, 999), 0);
+	send_input(w, 999, S("1"));
+	CHECK_INT(ipc_send_end_input(&w->wb, 999), 0);
+	wk_run(w, 40, "/flow/echo", S("7"), 0, 0);
+	expect_result(w, 40, "7");
+}
+
+static void test_output_limit(struct wk *w)
+{
+	Gkipc__RunRequest r;
+	Gkipc__Limits l = GKIPC__LIMITS__INIT;
+
+	wk_req_init(&r, 50, "/flow/count", S("{\"n\":100}"));
+	r.stream = 1;
+	l.max_output_bytes = 30;
+	r.limits = &l;
+	wk_send_run(w, &r);
+	/* 7 + 7 + 7 + 7 = 28 bytes fit, the fifth chunk does not. */
+	expect_chunk(w, 50, "{\"i\":0}");
+	expect_chunk(w, 50, "{\"i\":1}");
+	expect_chunk(w, 50, "{\"i\":2}");
+	expect_chunk(w, 50, "{\"i\":3}");
+	expect_error(w, 50, GK_RESOURCE_EXHAUSTED, "max_output_bytes (30");
+	/* The same limit on a result. */
+	wk_req_init(&r, 51, "/flow/echo", S("\"0123456789012345678901234567890\""));
+	r.limits = &l;
+	wk_send_run(w, &r);
+	expect_error(w, 51, GK_RESOURCE_EXHAUSTED, "max_output_bytes");
+}
+
+static void test_big_echo(struct wk *w)
+{
+	const size_t sz = 16u << 20;
+	char *in = malloc(sz);
+
+	if (!in)
+		return;
+	in[0] = '"';
+	for (size_t i = 1; i < sz - 1; i++)
+		in[i] = (char)('a' + (i * 7) % 26);
+	in[sz - 1] = '"';
+	wk_run(w, 60, "/flow/echo", in, sz, 0, 0);
+	Gkipc__FromWorker *m = expect(w, GKIPC__FROM_WORKER__MSG_RESULT);
+	if (m) {
+		CHECK_INT(m->result->result.len, sz);
+		CHECK(m->result->result.len == sz &&
+		      memcmp(m->result->result.data, in, sz) == 0);
+		ipc_free_from_worker(m);
+	}
+	free(in);
+}
+
+static void test_long_lived(void)
+{
+	struct wk w;
+	Gkipc__FromWorker *h = wk_start(&w);
+
+	test_hello(&w, h);
+	ipc_free_from_worker(h);
+	test_echo(&w);
+	test_count(&w);
+	test_bidi(&w);
+	test_bidi_big(&w);
+	test_fail(&w);
+	test_stale(&w);
+	test_output_limit(&w);
+	test_big_echo(&w);
+	wk_run(&w, 70, "/flow/sleep", S("{\"ms\":20}"), 0, 0);
+	expect_result(&w, 70, "20");
+	CHECK_INT(ipc_send_shutdown(&w.wb), 0);
+	CHECK_INT(wk_flush(&w), 0);
+	expect_exit(&w, 0);
+	wk_stop(&w);
+}
+
+/* ---- tests that end their worker ---------------------------------------*/
+
+/* frame: send a Cancel frame; sig: send SIGTERM. */
+static void test_cancel_sleep(int frame, int sig)
+{
+	struct wk w;
+	long long t0 = now_ms();
+
+	ipc_free_from_worker(wk_start(&w));
+	wk_run(&w, 1, "/flow/sleep", S("{\"ms\":10000}"), 0, 0);
+	/* The action is running once its SIGTERM handler is in place. */
+	CHECK(wk_wait_catches_sigterm(&w, WK_TIMEOUT_MS));
+	if (frame) {
+		CHECK_INT(ipc_send_cancel(&w.wb, 1), 0);
+		CHECK_INT(wk_flush(&w), 0);
+	}
+	if (sig)
+		CHECK_INT(kill(w.pid, SIGTERM), 0);
+	expect_error(&w, 1, GK_CANCELLED, "Action was cancelled");
+	expect_exit(&w, 0);
+	if (now_ms() - t0 >= 8000)
+		T_FAIL("cancel took %lld ms", now_ms() - t0);
+	wk_stop(&w);
+}
+
+static void test_spin_sigterm(void)
+{
+	struct wk w;
+
+	ipc_free_from_worker(wk_start(&w));
+	wk_run(&w, 1, "/flow/spin", S("null"), 0, 0);
+	CHECK_INT(ipc_send_cancel(&w.wb, 1), 0);
+	CHECK_INT(wk_flush(&w), 0);
+	CHECK_INT(kill(w.pid, SIGTERM), 0);
+	expect_signal(&w, SIGTERM);
+	wk_stop(&w);
+}
+
+static void test_crash(void)
+{
+	struct wk w;
+
+	ipc_free_from_worker(wk_start(&w));
+	wk_run(&w, 1, "/flow/crash", S("null"), 0, 0);
+	expect_signal(&w, SIGSEGV);
+	wk_stop(&w);
+}
+
+/* raw bytes straight on the socket, no framing added. */
+static void test_malformed(const void *raw, size_t n)
+{
+	struct wk w;
+
+	ipc_free_from_worker(wk_start(&w));
+	CHECK(write(w.fd, raw, n) == (ssize_t)n);
+	expect_exit(&w, 3);
+	wk_stop(&w);
+}
+
+static void test_eof(void)
+{
+	struct wk w;
+
+	ipc_free_from_worker(wk_start(&w));
+	close(w.fd);
+	w.fd = -1;
+	expect_exit(&w, 0);
+	wk_stop(&w);
+}
+
+static void test_bad_start(void)
+{
+	struct wk w;
+	static const char *const mf[] = { "--max-frame-bytes", "12", NULL };
+
+	wk_spawn(&w, "/nonexistent/plugin.so", NULL, 0);
+	expect_exit(&w, 2);
+	wk_stop(&w);
+	/* A parent that is not ours: already gone, as far as we know. */
+	wk_spawn(&w, NULL, NULL, 1);
+	expect_exit(&w, 1);
+	wk_stop(&w);
+	wk_spawn(&w, NULL, mf, 0);
+	expect_exit(&w, 1);
+	wk_stop(&w);
+}
+
+int main(void)
+{
+	struct rlimit nocore = { 0, 0 };
+
+	/* The crash test must not leave (or pipe) a core dump. */
+	setrlimit(RLIMIT_CORE, &nocore);
+	signal(SIGPIPE, SIG_IGN); /* like lws in the supervisor */
+
+	test_long_lived();
+	test_cancel_sleep(1, 1);
+	test_cancel_sleep(0, 1);
+	test_cancel_sleep(1, 0);
+	test_spin_sigterm();
+	test_crash();
+	test_malformed("GARBAGE!", 8);                 /* 1.2 GB header */
+	test_malformed("\0\0\0\5\xff\xff\xff\xff\xff", 9); /* undecodable */
+	test_malformed("\0\0\0\0", 4);                 /* no member set */
+	test_eof();
+	test_bad_start();
+
+	printf("worker-ipc: %d passed, %d failed\n", t_passed, t_failed);
+	return t_failed ? 1 : 0;
+}
