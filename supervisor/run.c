@@ -1,0 +1,195 @@
+/* run.c - lifecycle of a runAction and the messages it produces. */
+#include "run.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "json_check.h"
+#include "log.h"
+#include "out.h"
+#include "pool.h"
+#include "rpc.h"
+#include "ws.h"
+
+static void notify_state(struct run *r)
+{
+	struct out *o = out_new(160 + r->req_id.n);
+	out_puts(o, "{\"jsonrpc\":\"2.0\",\"method\":\"runActionState\","
+		    "\"params\":{\"requestId\":");
+	out_put(o, r->req_id.p, r->req_id.n);
+	out_puts(o, ",\"state\":{\"traceId\":\"");
+	out_put(o, r->trace_id, 32);
+	out_puts(o, "\"}}}");
+	ws_send(sv->ws, o);
+}
+
+void run_free_pending_input(struct run *r)
+{
+	struct pending_input *p = r->in_head;
+	while (p) {
+		struct pending_input *next = p->next;
+		free(p->msg);
+		free(p);
+		p = next;
+	}
+	r->in_head = r->in_tail = NULL;
+	r->queued_bytes = 0;
+}
+
+/* The run has answered (or must stay silent): forget it. */
+static void run_done(struct run *r)
+{
+	r->state = RUN_DONE;
+	strmap_del(&sv->by_request, r->req_id.p, r->req_id.n);
+	strmap_del(&sv->by_trace, r->trace_id, 32);
+	run_free_pending_input(r);
+	free(r->kill_message);
+	free(r->key);
+	free(r->msg);
+	free(r);
+	sv->n_runs--;
+	sv_maybe_finish();
+}
+
+static void finish_error(struct run *r, int status, const char *message,
+			 const char *stack)
+{
+	if (!r->silent)
+		rpc_send_error(r->req_id, RPC_ACTION_ERROR, status, message,
+			       r->trace_id, stack);
+	run_done(r);
+}
+
+void run_begin(struct run *r)
+{
+	if (strmap_put(&sv->by_request, r->req_id.p, r->req_id.n, r) < 0) {
+		rpc_send_error(r->req_id, RPC_INVALID_REQUEST, 3,
+			       "Invalid Request: a runAction with this id is still running",
+			       NULL, NULL);
+		free(r->key);
+		free(r->msg);
+		free(r);
+		return;
+	}
+	strmap_put(&sv->by_trace, r->trace_id, 32, r);
+	sv->n_runs++;
+	notify_state(r);
+	if (pool_submit(sv->pool, r) < 0)
+		finish_error(r, 8,
+			     "Too many actions waiting for a worker (--queue-max reached)",
+			     NULL);
+}
+
+void run_on_chunk(struct run *r, const uint8_t *json, size_t n)
+{
+	if (!r->stream || r->silent)
+		return;
+	struct out *o = out_new(96 + r->req_id.n + n);
+	out_puts(o, "{\"jsonrpc\":\"2.0\",\"method\":\"streamChunk\","
+		    "\"params\":{\"requestId\":");
+	out_put(o, r->req_id.p, r->req_id.n);
+	out_puts(o, ",\"chunk\":");
+	out_put(o, json, n);
+	out_puts(o, "}}");
+	ws_send(sv->ws, o);
+}
+
+void run_on_result(struct run *r, const uint8_t *json, size_t n)
+{
+	if (!r->silent) {
+		struct out *o = out_new(128 + r->req_id.n + n);
+		out_puts(o, "{\"jsonrpc\":\"2.0\",\"id\":");
+		out_put(o, r->req_id.p, r->req_id.n);
+		out_puts(o, ",\"result\":{\"result\":");
+		if (n)
+			out_put(o, json, n);
+		else
+			out_puts(o, "null");
+		out_puts(o, ",\"telemetry\":{\"traceId\":\"");
+		out_put(o, r->trace_id, 32);
+		out_puts(o, "\"}}}");
+		ws_send(sv->ws, o);
+	}
+	run_done(r);
+}
+
+void run_on_error(struct run *r, int status, const char *message,
+		  const char *stack)
+{
+	if (status <= 0 || status > 16) {
+		log_warn("run %s: worker reported status %d; answering INTERNAL",
+			 r->trace_id, status);
+		status = 13;
+	}
+	finish_error(r, status, message && *message ? message : "action failed",
+		     stack && *stack ? stack : NULL);
+}
+
+void run_on_worker_lost(struct run *r, const char *why)
+{
+	if (r->cancelled)
+		finish_error(r, 1, "Action was cancelled", NULL);
+	else if (r->kill_code)
+		finish_error(r, r->kill_code, r->kill_message, NULL);
+	else
+		finish_error(r, 13, why, NULL);
+}
+
+void run_cancel(struct run *r)
+{
+	if (r->cancelled || r->state == RUN_DONE)
+		return;
+	r->cancelled = true;
+	log_info("cancelling %s (trace %s)", r->key, r->trace_id);
+	if (r->state == RUN_QUEUED) {
+		pool_dequeue(sv->pool, r);
+		finish_error(r, 1, "Action was cancelled", NULL);
+		return;
+	}
+	pool_cancel(sv->pool, r);
+}
+
+void run_input(struct run *r, struct ws_event *msg, struct jspan chunk)
+{
+	if (r->state == RUN_RUNNING && !r->in_head) {
+		pool_input(sv->pool, r, chunk);
+		free(msg);
+		return;
+	}
+	if (r->state != RUN_QUEUED) {
+		free(msg);
+		return;
+	}
+	struct pending_input *p = malloc(sizeof(*p));
+	if (!p)
+		abort();
+	p->next = NULL;
+	p->msg = msg;
+	p->chunk = chunk;
+	if (r->in_tail)
+		r->in_tail->next = p;
+	else
+		r->in_head = p;
+	r->in_tail = p;
+	r->queued_bytes += chunk.n;
+	if (r->queued_bytes > sv->cfg->max_message_bytes) {
+		run_free_pending_input(r);
+		pool_dequeue(sv->pool, r);
+		finish_error(r, 8,
+			     "Input stream backlog exceeded --max-message-bytes while waiting for a worker",
+			     NULL);
+	}
+}
+
+void run_cancel_all(int silent)
+{
+	size_t n;
+	void **all = strmap_values(&sv->by_request, &n);
+	for (size_t i = 0; i < n; i++) {
+		struct run *r = all[i];
+		if (silent)
+			r->silent = true;
+		run_cancel(r);
+	}
+	free(all);
+}
