@@ -191,6 +191,8 @@ static int take_chunk(gk_ctx *ctx, struct msg *m, const char **json,
 
 int gk_input_next(gk_ctx *ctx, const char **json, size_t *len)
 {
+	if (!json)
+		return run_fail(ctx, GK_INTERNAL, "gk_input_next(json = NULL)");
 	if (!ctx->stream_input)
 		return 0;
 	for (;;) {

@@ -5,6 +5,7 @@
  */
 #include "wk.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -405,6 +406,83 @@ static void test_bad_start(void)
 	wk_stop(&w);
 }
 
+/* What startup_process() promises, seen from outside. */
+static void test_process_setup(void)
+{
+	char path[64], link[256], line[256];
+	unsigned long long flags = 0, ign = ~0ULL;
+	struct wk w;
+	FILE *f;
+
+	ipc_free_from_worker(wk_start(&w));
+	CHECK_INT(getpgid(w.pid), w.pid);
+	snprintf(path, sizeof(path), "/proc/%d/fd/0", (int)w.pid);
+	ssize_t n = readlink(path, link, sizeof(link) - 1);
+	link[n > 0 ? n : 0] = '\0';
+	CHECK_BYTES(link, strlen(link), "/dev/null");
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/3", (int)w.pid);
+	if ((f = fopen(path, "re"))) {
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "flags: %llo", &flags) == 1)
+				break;
+		fclose(f);
+	}
+	CHECK(flags & O_CLOEXEC);
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)w.pid);
+	if ((f = fopen(path, "re"))) {
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "SigIgn: %llx", &ign) == 1)
+				break;
+		fclose(f);
+	}
+	/* We ignore SIGPIPE (like lws); the worker must not inherit that.
+	 * (32 and 33 belong to libc and cannot be reset through it.) */
+	CHECK_INT((ign >> (SIGPIPE - 1)) & 1, 0);
+	CHECK_INT(ign & 0x7fffffffULL, 0);
+	wk_stop(&w);
+}
+
+static void test_bad_plugins(void)
+{
+	static const char *const modes[] = { "init", "schema", "metadata",
+					     "name", "mode" };
+	char path[4096];
+	const char *b = getenv("GK_BUILD_DIR");
+	struct wk w;
+
+	snprintf(path, sizeof(path), "%s/tests/worker/bad-plugin.so",
+		 b ? b : ".");
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		setenv("GK_BAD_PLUGIN", modes[i], 1);
+		wk_spawn(&w, path, NULL, 0);
+		expect_exit(&w, 2);
+		wk_stop(&w);
+	}
+	unsetenv("GK_BAD_PLUGIN");
+	/* The demo twice: every key is a duplicate. */
+	snprintf(path, sizeof(path), "%s/tools/demo/genkit-demo.so",
+		 b ? b : ".");
+	const char *const again[] = { "--plugin", path, NULL };
+	wk_spawn(&w, NULL, again, 0);
+	expect_exit(&w, 2);
+	wk_stop(&w);
+}
+
+static void test_status_names(void)
+{
+	CHECK_INT(gk_status_from_name("NOT_FOUND"), 5);
+	CHECK_INT(gk_status_from_name("UNAUTHENTICATED"), 16);
+	CHECK_INT(gk_status_from_name("OK"), 0);
+	CHECK_INT(gk_status_from_name("not_found"), -1);
+	CHECK_INT(gk_status_from_name(NULL), -1);
+	for (int i = 0; i <= 16; i++)
+		CHECK_INT(gk_status_from_name(gk_status_name(i)), i);
+	CHECK_BYTES(gk_status_name(8), strlen(gk_status_name(8)),
+		    "RESOURCE_EXHAUSTED");
+	CHECK_BYTES(gk_status_name(17), strlen(gk_status_name(17)), "UNKNOWN");
+	CHECK_BYTES(gk_status_name(-1), strlen(gk_status_name(-1)), "UNKNOWN");
+}
+
 int main(void)
 {
 	struct rlimit nocore = { 0, 0 };
@@ -424,6 +502,9 @@ int main(void)
 	test_malformed("\0\0\0\0", 4);                 /* no member set */
 	test_eof();
 	test_bad_start();
+	test_bad_plugins();
+	test_process_setup();
+	test_status_names();
 
 	printf("worker-ipc: %d passed, %d failed\n", t_passed, t_failed);
 	return t_failed ? 1 : 0;
