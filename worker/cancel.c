@@ -4,7 +4,8 @@
  * While such an action runs, SIGTERM sets a flag and writes a byte to a
  * self-pipe. Every blocking wait of the SDK polls the pipe's read end too,
  * so a signal that lands between "check the flag" and "block" still wakes
- * it. In GK_CANCEL_KILL mode SIGTERM keeps its default action.
+ * it. In GK_CANCEL_KILL mode SIGTERM keeps its default action while the
+ * action runs.
  */
 #include "worker.h"
 
@@ -62,9 +63,17 @@ void cancel_begin(enum gk_cancel_mode mode)
 		set_term(on_term);
 }
 
-void cancel_end(enum gk_cancel_mode mode)
+/*
+ * A cancelled worker exits 0 right after its reply: from here on SIGTERM
+ * (which follows every Cancel frame) is ignored, so it cannot race the
+ * exit; the supervisor's SIGKILL stays the backstop. Switching straight
+ * from on_term to SIG_IGN leaves no window with the default action.
+ */
+void cancel_end(enum gk_cancel_mode mode, int cancelled)
 {
-	if (mode == GK_CANCEL_COOPERATIVE)
+	if (cancelled)
+		set_term(SIG_IGN);
+	else if (mode == GK_CANCEL_COOPERATIVE)
 		set_term(SIG_DFL);
 }
 

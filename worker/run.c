@@ -115,7 +115,7 @@ static void call_handler(gk_ctx *ctx)
 	cancel_begin(mode);
 	worker_pump(ctx->w); /* a Cancel may sit right behind the request */
 	ctx->act->def->handler(ctx);
-	cancel_end(mode);
+	cancel_end(mode, run_cancelled(ctx));
 	if (ctx->replied)
 		return;
 	if (run_cancelled(ctx))

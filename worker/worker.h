@@ -94,7 +94,7 @@ void hello_send(struct conn *c, const struct gk_registry *reg);
 /* ---- cancel.c: SIGTERM for cooperative actions ---- */
 int cancel_init(void); /* returns the wake fd (read end of a self-pipe) */
 void cancel_begin(enum gk_cancel_mode mode);
-void cancel_end(enum gk_cancel_mode mode);
+void cancel_end(enum gk_cancel_mode mode, int cancelled);
 int cancel_signalled(void);
 
 /* ---- run.c: one run of one action ---- */
