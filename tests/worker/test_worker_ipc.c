@@ -468,6 +468,61 @@ static void test_bad_plugins(void)
 	wk_stop(&w);
 }
 
+/* Handlers that misuse the SDK still give each run exactly one reply. */
+static void test_sdk_misuse(void)
+{
+	char path[4096];
+	const char *b = getenv("GK_BUILD_DIR");
+	Gkipc__RunRequest r;
+	struct wk w;
+
+	snprintf(path, sizeof(path), "%s/tests/worker/bad-plugin.so",
+		 b ? b : ".");
+	setenv("GK_BAD_PLUGIN", "runtime", 1);
+	wk_spawn(&w, path, NULL, 0);
+	unsetenv("GK_BAD_PLUGIN");
+	Gkipc__FromWorker *h = expect(&w, GKIPC__FROM_WORKER__MSG_HELLO);
+	if (h) {
+		CHECK_INT(h->hello->n_actions, 6);
+		Gkipc__ActionInfo *a = h->hello->actions[5];
+		CHECK_BYTES(a->key, strlen(a->key), "/test/whoami");
+		CHECK_BYTES(a->metadata.data, a->metadata.len, "{\"x\":1}");
+		CHECK_BYTES(a->mode, strlen(a->mode), "fresh");
+		CHECK_BYTES(a->sandbox, strlen(a->sandbox), "strict");
+		CHECK_INT(a->limits ? a->limits->timeout_ms : 0, 1234);
+		CHECK_INT(a->input_schema.len, 0);
+		ipc_free_from_worker(h);
+	}
+	wk_run(&w, 1, "/test/noResult", NULL, 0, 0, 0);
+	expect_error(&w, 1, GK_INTERNAL, "action returned no result");
+	wk_run(&w, 2, "/test/badJson", NULL, 0, 0, 0);
+	expect_error(&w, 2, GK_INTERNAL, "action returned invalid JSON");
+	wk_run(&w, 3, "/test/badChunk", NULL, 0, 1, 0);
+	expect_error(&w, 3, GK_INTERNAL, "invalid JSON in stream chunk");
+	wk_run(&w, 4, "/test/badStatus", NULL, 0, 0, 0);
+	expect_error(&w, 4, GK_INTERNAL, "invalid status 99: odd status");
+	wk_run(&w, 5, "/test/twoReplies", NULL, 0, 0, 0);
+	expect_result(&w, 5, "\"first\"");
+	wk_req_init(&r, 6, "/test/whoami", S("[true]"));
+	r.context.data = (uint8_t *)"{\"auth\":1}";
+	r.context.len = 10;
+	r.stream = 1;
+	r.scratch_dir = "/tmp/x";
+	wk_send_run(&w, &r);
+	expect_result(&w, 6, "[\"/test/whoami\",\"0123456789abcdef0123456789abcdef\","
+			     "\"0123456789abcdef\",{\"auth\":1},[true],1,0,\"/tmp/x\"]");
+	wk_run(&w, 7, "/test/whoami", NULL, 0, 0, 1);
+	expect_result(&w, 7, "[\"/test/whoami\",\"0123456789abcdef0123456789abcdef\","
+			     "\"0123456789abcdef\",{},null,0,1,\"-\"]");
+	/* Still healthy, and nothing else was sent. */
+	wk_run(&w, 8, "/test/badJson", NULL, 0, 0, 0);
+	expect_error(&w, 8, GK_INTERNAL, "invalid JSON");
+	close(w.fd);
+	w.fd = -1;
+	expect_exit(&w, 0);
+	wk_stop(&w);
+}
+
 static void test_status_names(void)
 {
 	CHECK_INT(gk_status_from_name("NOT_FOUND"), 5);
@@ -504,6 +559,7 @@ int main(void)
 	test_bad_start();
 	test_bad_plugins();
 	test_process_setup();
+	test_sdk_misuse();
 	test_status_names();
 
 	printf("worker-ipc: %d passed, %d failed\n", t_passed, t_failed);
