@@ -576,7 +576,11 @@ static void on_reaped(struct pool *p, struct worker *w, int st)
 		event_free(w->kill_timer);
 	struct run *r = w->run;
 	if (r) {
-		log_warn("worker %d running %s: %s", (int)w->pid, r->key, why);
+		if (r->cancelled)
+			log_info("worker %d ran %s until cancelled (%s)",
+				 (int)w->pid, r->key, why);
+		else
+			log_warn("worker %d running %s: %s", (int)w->pid, r->key, why);
 		detach(w);
 		run_on_worker_lost(r, why);
 	} else if (early && !p->stopping) {

@@ -44,6 +44,7 @@ static void run_done(struct run *r)
 	strmap_del(&sv->by_trace, r->trace_id, 32);
 	run_free_pending_input(r);
 	free(r->kill_message);
+	free((char *)r->req_id.p);
 	free(r->key);
 	free(r->msg);
 	free(r);
@@ -62,10 +63,18 @@ static void finish_error(struct run *r, int status, const char *message,
 
 void run_begin(struct run *r)
 {
+	/* The request text is freed once the input is on its way to a
+	 * worker; the id must outlive it. */
+	char *id = malloc(r->req_id.n);
+	if (!id)
+		abort();
+	memcpy(id, r->req_id.p, r->req_id.n);
+	r->req_id.p = id;
 	if (strmap_put(&sv->by_request, r->req_id.p, r->req_id.n, r) < 0) {
 		rpc_send_error(r->req_id, RPC_INVALID_REQUEST, 3,
 			       "Invalid Request: a runAction with this id is still running",
 			       NULL, NULL);
+		free((char *)r->req_id.p);
 		free(r->key);
 		free(r->msg);
 		free(r);

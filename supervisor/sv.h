@@ -35,7 +35,7 @@ struct run {
 	uint64_t id;
 	enum run_state state;
 	struct ws_event *msg;  /* the runAction message; spans point into it */
-	struct jspan req_id;   /* raw JSON of the request id */
+	struct jspan req_id;   /* raw JSON of the request id (own copy) */
 	struct jspan input;    /* raw JSON, {NULL,0} = none */
 	struct jspan context;  /* raw JSON object, {NULL,0} = none */
 	char *key;
