@@ -99,6 +99,8 @@ ssize_t ipc_rbuf_read(struct ipc_rbuf *r, int fd)
 
 int ipc_rbuf_feed(struct ipc_rbuf *r, const void *p, size_t n)
 {
+	if (n == 0) /* r->data may still be NULL: no memcpy(NULL, ..) */
+		return 0;
 	if (rbuf_room(r, n) < 0)
 		return -1;
 	memcpy(r->data + r->len, p, n);

@@ -358,7 +358,7 @@ static void test_header_split(void)
 		ipc_rbuf_free(&r);
 	}
 
-	for (size_t k = 1; k < sizeof(frame); k++) {
+	for (size_t k = 0; k < sizeof(frame); k++) {
 		struct ipc_rbuf r;
 		const uint8_t *p;
 		size_t len;
@@ -742,6 +742,10 @@ static void test_edges(void)
 
 	ipc_rbuf_init(&r, 0);
 	CHECK_EQ(ipc_rbuf_next(&r, &p, &len), 0); /* nothing, no buffer */
+	/* zero bytes into a buffer that has none yet (UBSan: memcpy(NULL)) */
+	CHECK_EQ(ipc_rbuf_feed(&r, "", 0), 0);
+	CHECK_EQ(ipc_rbuf_feed(&r, NULL, 0), 0);
+	CHECK_EQ(ipc_rbuf_next(&r, &p, &len), 0);
 	CHECK_EQ(ipc_rbuf_feed(&r, "\0\0\0\0", 4), 0);
 	CHECK_EQ(ipc_rbuf_next(&r, &p, &len), 1);
 	CHECK_UEQ(len, 0);
