@@ -108,9 +108,27 @@ int ipc_rbuf_feed(struct ipc_rbuf *r, const void *p, size_t n)
 	return 0;
 }
 
+/* Drop a big buffer as soon as nothing in it is wanted any more. */
+static void rbuf_release(struct ipc_rbuf *r)
+{
+	r->off = r->len = 0;
+	if (r->cap > SHRINK_ABOVE) {
+		free(r->data);
+		r->data = NULL;
+		r->cap = 0;
+	}
+}
+
 int ipc_rbuf_next(struct ipc_rbuf *r, const uint8_t **payload, size_t *len)
 {
 	size_t have = r->len - r->off;
+	if (have == 0) {
+		/* Drained: the last payload handed out is no longer valid
+		 * (see frame.h), so a buffer grown for it can go now rather
+		 * than at the next read, which may be far away. */
+		rbuf_release(r);
+		return 0;
+	}
 	if (have < IPC_HDR_LEN)
 		return 0;
 	size_t n = get_be32(r->data + r->off);
@@ -208,5 +226,10 @@ int ipc_wbuf_flush(struct ipc_wbuf *w, int fd)
 		w->off += (size_t)n;
 	}
 	w->off = w->len = 0;
+	if (w->cap > SHRINK_ABOVE) { /* drained: give a big buffer back now */
+		free(w->data);
+		w->data = NULL;
+		w->cap = 0;
+	}
 	return 0;
 }
