@@ -516,6 +516,8 @@ static void handle_list(struct lt *lt, struct rpc_msg *m)
             return;
         }
     lt->ready = true;
+    if (!lt->t_ready)
+        lt->t_ready = lt_now(lt);
     if (lt->sc->ready)
         lt->sc->ready(lt);
 }
@@ -725,7 +727,8 @@ void lt_tick(struct lt *lt)
         lt->t_timeout_scan = now + TIMEOUT_SCAN_NS;
         for (uint32_t i = 0; i < lt->pool_cap; i++) {
             struct lt_req *r = &lt->pool[i];
-            if (r->in_use && lt->timeout_ns != UINT64_MAX && now - r->t_sent >= lt->timeout_ns)
+            if (r->in_use && lt->timeout_ns != UINT64_MAX && now > r->t_sent &&
+                now - r->t_sent >= lt->timeout_ns)
                 req_lost(lt, r, true);
         }
     }

@@ -36,6 +36,7 @@ struct lt_opts {
     double sample_s;          /* process tree sampling period */
     int port;                 /* 0: ephemeral */
     bool json, quiet, allow_errors;
+    bool input_after_state;   /* bidi: send input chunks only after runActionState */
     int verbose;
     size_t max_message;       /* largest incoming message accepted */
     const char *runtime_log;  /* child stdout+stderr; NULL: inherit */
@@ -170,7 +171,7 @@ struct lt {
     char err[256];
     long long runtime_pid;        /* from register, 0 if unknown */
     char runtime_name[128];
-    uint64_t t_start, t_connect_deadline, t_list_poll, t_timeout_scan, t_wake;
+    uint64_t t_start, t_ready, t_connect_deadline, t_list_poll, t_timeout_scan, t_wake;
     uint64_t timeout_ns;
     char key_json[512];           /* scenario key, JSON-encoded */
     struct lt_stats st;

@@ -48,6 +48,8 @@ static const char usage[] =
 "      --chunks N          stream: chunks per run (100); bidi: chunks per run (10)\n"
 "      --crash-ratio F     crash-mix: fraction of /flow/crash runs (0.1)\n"
 "      --seed N            crash-mix: PRNG seed (1)\n"
+"      --input-after-state bidi: send the input stream after runActionState, not right\n"
+"                          behind runAction\n"
 "  -t, --timeout S         per-request timeout, then lost; 0 = none (30)\n"
 "      --connect-timeout S wait for register + the scenario's actions (30)\n"
 "      --kill-timeout S    SIGTERM .. SIGKILL of the runtime's process group (5)\n"
@@ -121,7 +123,7 @@ static int count_or_secs(const char *opt, const char *s, uint64_t *n, double *se
 }
 
 enum { O_MAXIN = 256, O_CHUNKS, O_CRASH, O_SEED, O_CTO, O_KTO, O_SAMPLE, O_MAXMSG,
-       O_RTLOG, O_ALLOW, O_JSON, O_VERSION };
+       O_RTLOG, O_ALLOW, O_JSON, O_VERSION, O_IAS };
 
 static int parse_args(int argc, char **argv, struct lt_opts *o)
 {
@@ -133,7 +135,7 @@ static int parse_args(int argc, char **argv, struct lt_opts *o)
         {"timeout", 1, 0, 't'}, {"connect-timeout", 1, 0, O_CTO},
         {"kill-timeout", 1, 0, O_KTO}, {"sample-ms", 1, 0, O_SAMPLE}, {"port", 1, 0, 'p'},
         {"max-message", 1, 0, O_MAXMSG}, {"runtime-log", 1, 0, O_RTLOG},
-        {"allow-errors", 0, 0, O_ALLOW}, {"json", 0, 0, O_JSON}, {"quiet", 0, 0, 'q'},
+        {"allow-errors", 0, 0, O_ALLOW}, {"input-after-state", 0, 0, O_IAS}, {"json", 0, 0, O_JSON}, {"quiet", 0, 0, 'q'},
         {"verbose", 0, 0, 'v'}, {"help", 0, 0, 'h'}, {"version", 0, 0, O_VERSION},
         {0, 0, 0, 0},
     };
@@ -164,6 +166,7 @@ static int parse_args(int argc, char **argv, struct lt_opts *o)
         case O_MAXMSG: if (num(name, optarg, 1024, 1 << 30, &v)) return -1; o->max_message = (size_t)v; break;
         case O_RTLOG: o->runtime_log = optarg; break;
         case O_ALLOW: o->allow_errors = true; break;
+        case O_IAS: o->input_after_state = true; break;
         case O_JSON: o->json = true; break;
         case 'q': o->quiet = true; break;
         case 'v': o->verbose++; break;
@@ -201,7 +204,7 @@ struct app {
     pid_t child;
     bool progress, have_s0, have_s1;
     struct ptree_sample s0, s1;
-    uint64_t t_s0, t_s1, t_ready;
+    uint64_t t_s0, t_s1;
 };
 
 static void app_root(struct app *a)
@@ -231,8 +234,6 @@ static void on_sample(void *ctx)
     struct app *a = ctx;
     struct ptree_sample s;
     app_root(a);
-    if (!a->t_ready && a->lt->ready)
-        a->t_ready = mono_ns(NULL);
     if (a->child > 0) {
         ptree_reap(&a->pt);
         if (a->pt.root_exited && !a->lt->done) {
@@ -339,7 +340,7 @@ int main(int argc, char **argv)
 
     u.pid = a->child > 0 ? a->child : (long)a->pt.root;
     u.spawned = a->child > 0;
-    u.connect_s = a->t_ready ? (double)(a->t_ready - a->lt->t_start) / 1e9 : -1;
+    u.connect_s = a->lt->t_ready ? (double)(a->lt->t_ready - a->lt->t_start) / 1e9 : -1;
     if (a->have_s0 && a->have_s1) {
         u.window_valid = true;
         u.win_user_us = a->s1.user_us - a->s0.user_us;

@@ -1,6 +1,8 @@
 /* bidi: runAction /flow/bidiEcho with stream + streamInput, then --chunks
  * sendInputStreamChunk {"i":k} and endInputStream right behind it.  Each
- * chunk must come back in order; the result is the count. */
+ * chunk must come back in order; the result is the count.
+ * --input-after-state holds the input until runActionState (the JS runtime
+ * 1.42 drops input that arrives before it has set the run up). */
 #include "loop.h"
 #include "scenarios.h"
 
@@ -13,6 +15,18 @@ struct bidi {
     unsigned h_rtt, c_chunks;
 };
 
+/* The input stream, right behind the runAction (or after its state). */
+static void send_input(struct lt *lt, struct lt_req *r)
+{
+    char chunk[32];
+    r->t_sent = lt_now(lt); /* chunk round trips count from here */
+    for (unsigned k = 0; k < lt->o->chunks; k++) {
+        snprintf(chunk, sizeof chunk, "{\"i\":%u}", k);
+        lt_input_chunk(lt, r->id, chunk);
+    }
+    lt_end_input(lt, r->id);
+}
+
 static int bidi_issue(struct lt *lt, uint64_t seq, bool measured, uint64_t intended)
 {
     (void)seq;
@@ -21,13 +35,15 @@ static int bidi_issue(struct lt *lt, uint64_t seq, bool measured, uint64_t inten
     if (!r)
         return -1;
     r->expect_chunks = lt->o->chunks;
-    char chunk[32];
-    for (unsigned k = 0; k < lt->o->chunks; k++) {
-        snprintf(chunk, sizeof chunk, "{\"i\":%u}", k);
-        lt_input_chunk(lt, r->id, chunk);
-    }
-    lt_end_input(lt, r->id);
+    if (!lt->o->input_after_state)
+        send_input(lt, r);
     return 0;
+}
+
+static void bidi_state(struct lt *lt, struct lt_req *r)
+{
+    if (lt->o->input_after_state)
+        send_input(lt, r);
 }
 
 static int bidi_init(struct lt *lt, char *err, size_t errlen)
@@ -78,6 +94,7 @@ const struct scenario scenario_bidi = {
     .keys = bidi_keys,
     .ready = bidi_ready,
     .tick = bidi_tick,
+    .on_state = bidi_state,
     .on_chunk = bidi_chunk,
     .on_done = bidi_done,
     .fini = bidi_fini,
