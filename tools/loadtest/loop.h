@@ -1,12 +1,12 @@
 /* Request pacing shared by the rps, stream, crash-mix and bidi scenarios:
- * closed loop (keep `concurrency` runs in flight) or open loop (sched.h),
+ * closed loop (keep `concurrency` runs in flight) or open loop (olsched.h),
  * warm-up by count or seconds, then a measured phase of N requests or S
  * seconds.  The scenario supplies `issue`, which sends one request. */
 #ifndef LT_LOOP_H
 #define LT_LOOP_H
 
 #include "lt.h"
-#include "sched.h"
+#include "olsched.h"
 
 struct loop {
     struct lt *lt;

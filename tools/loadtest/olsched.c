@@ -1,5 +1,5 @@
-/* Open-loop schedule arithmetic: see sched.h. */
-#include "sched.h"
+/* Open-loop schedule arithmetic: see olsched.h. */
+#include "olsched.h"
 
 #include <math.h>
 
