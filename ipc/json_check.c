@@ -201,8 +201,10 @@ static int value(struct jc *j)
 
 int json_check(const char *p, size_t n)
 {
+	if (!p) /* before any arithmetic: NULL + 0 is undefined in C */
+		return 0;
 	struct jc j = { (const unsigned char *)p, (const unsigned char *)p + n, 0 };
-	if (!p || !value(&j))
+	if (!value(&j))
 		return 0;
 	skip_ws(&j);
 	return j.p == j.end;
