@@ -33,6 +33,21 @@ const char *const viol_name[V__COUNT] = {
 #define TIMEOUT_SCAN_NS (100 * NS_PER_MS)
 #define LATE_IDS_MAX 65536
 
+void lt_opts_defaults(struct lt_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->scenario = "rps";
+    o->concurrency = 1;
+    o->max_inflight = 10000;
+    o->crash_ratio = 0.1;
+    o->seed = 1;
+    o->timeout_s = 30;
+    o->connect_timeout_s = 30;
+    o->kill_timeout_s = 5;
+    o->sample_s = 0.2;
+    o->max_message = 64u << 20;
+}
+
 void lt_violation(struct lt *lt, enum viol v)
 {
     lt->st.viol[v]++;

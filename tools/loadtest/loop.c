@@ -49,6 +49,9 @@ void loop_fill(struct loop *lp)
         lp->t0 = now;
         sched_init(&lp->sch, now, lt->o->rate, UINT64_MAX);
     }
+    /* the measured phase is complete: no need to wait for the next slot */
+    if (lp->measured && (lp->measured >= lp->measured_target || now >= lp->t_measure_end))
+        lp->stopping = true;
     unsigned cap = lp->open ? lt->o->max_inflight : lt->o->concurrency;
     while (!lp->stopping && lt->inflight_runs < cap && lt_can_send(lt)) {
         uint64_t k, intended = now;

@@ -65,21 +65,6 @@ static const char usage[] =
 "Exit status: 0 clean; 1 protocol violations, wrong or lost replies, or unexpected\n"
 "action errors; 2 usage or setup failure (runtime never ready).\n";
 
-void lt_opts_defaults(struct lt_opts *o)
-{
-    memset(o, 0, sizeof *o);
-    o->scenario = "rps";
-    o->concurrency = 1;
-    o->max_inflight = 10000;
-    o->crash_ratio = 0.1;
-    o->seed = 1;
-    o->timeout_s = 30;
-    o->connect_timeout_s = 30;
-    o->kill_timeout_s = 5;
-    o->sample_s = 0.2;
-    o->max_message = 64u << 20;
-}
-
 static int bad(const char *opt, const char *val)
 {
     fprintf(stderr, "genkit-loadtest: bad value for %s: '%s'\n", opt, val);
