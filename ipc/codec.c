@@ -36,6 +36,7 @@ Gkipc__ToWorker *ipc_decode_to_worker(const uint8_t *p, size_t n,
 	case GKIPC__TO_WORKER__MSG_END_INPUT:
 	case GKIPC__TO_WORKER__MSG_CANCEL:
 	case GKIPC__TO_WORKER__MSG_SHUTDOWN:
+	case GKIPC__TO_WORKER__MSG_SPAWN:
 		return m;
 	default:
 		*why = "ToWorker message with no known member set";
@@ -74,6 +75,7 @@ Gkipc__FromWorker *ipc_decode_from_worker(const uint8_t *p, size_t n,
 	case GKIPC__FROM_WORKER__MSG_CHUNK:
 	case GKIPC__FROM_WORKER__MSG_RESULT:
 	case GKIPC__FROM_WORKER__MSG_ERROR:
+	case GKIPC__FROM_WORKER__MSG_SPAWNED:
 		return m;
 	default:
 		*why = "FromWorker message with no known member set";
