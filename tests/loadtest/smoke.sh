@@ -59,8 +59,10 @@ rps)        # the brief's smoke run: 1000 echoes at concurrency 8
     field '.runtime.peak_tree_rss_kb > 0' true ;;
 big)        # 1 MiB input: fragmented both ways
     need_sv
-    input=$(awk 'BEGIN { s = "{\"s\":\""; for (i = 0; i < 1048576; i++) s = s "x"; print s "\"}" }')
-    run 0 -s rps -c 2 -n 20 -i "$input" -- "$SV" --demo
+    big=$(mktemp)
+    { printf '{"s":"'; head -c 1048576 /dev/zero | tr '\0' x; printf '","n":[1,2.5,null]}'; } >"$big"
+    run 0 -s rps -c 2 -n 20 -i "@$big" -- "$SV" --demo
+    rm -f "$big"
     clean
     field .requests.ok 20 ;;
 open)       # open loop at a modest rate

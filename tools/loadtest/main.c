@@ -38,7 +38,7 @@ static const char usage[] =
 "  -s, --scenario NAME     rps | stream | cancel | crash-mix | bidi   (rps)\n"
 "  -k, --key KEY           action (rps, crash-mix echo: /flow/echo; stream: /flow/count;\n"
 "                          cancel: /flow/spin; bidi: /flow/bidiEcho)\n"
-"  -i, --input JSON        input (rps, crash-mix: {\"a\":1}; cancel: {})\n"
+"  -i, --input JSON|@FILE  input (rps, crash-mix: {\"a\":1}; cancel: {})\n"
 "  -c, --concurrency N     closed loop: runs in flight (1)\n"
 "  -n, --requests N        measured requests (1000; cancel: iterations, 20)\n"
 "  -d, --duration S[s]     measure for S seconds instead of N requests\n"
@@ -179,6 +179,44 @@ static int parse_args(int argc, char **argv, struct lt_opts *o)
     return 0;
 }
 
+/* --input @FILE: the file's contents, at most `max` bytes. */
+static char *read_input_file(const char *path, size_t max)
+{
+    FILE *f = fopen(path, "re");
+    if (!f) {
+        fprintf(stderr, "genkit-loadtest: %s: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    size_t cap = 4096, n = 0;
+    char *buf = malloc(cap);
+    while (buf) {
+        if (n + 1 >= cap) {
+            if (cap > max) {
+                fprintf(stderr, "genkit-loadtest: %s: larger than --max-message\n", path);
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+        size_t r = fread(buf + n, 1, cap - 1 - n, f);
+        if (!r)
+            break;
+        n += r;
+    }
+    fclose(f);
+    if (buf)
+        buf[n] = '\0';
+    return buf;
+}
+
 /* ---- wiring ---- */
 
 struct app {
@@ -250,6 +288,13 @@ int main(int argc, char **argv)
     lt_opts_defaults(&a->o);
     if (parse_args(argc, argv, &a->o))
         return 2;
+    char *input_file = NULL;
+    if (a->o.input && a->o.input[0] == '@') {
+        input_file = read_input_file(a->o.input + 1, a->o.max_message);
+        if (!input_file)
+            return 2;
+        a->o.input = input_file;
+    }
     const struct scenario *sc = scenario_find(a->o.scenario);
     if (!sc) {
         fprintf(stderr, "genkit-loadtest: unknown scenario '%s'\n", a->o.scenario);
@@ -357,5 +402,6 @@ int main(int argc, char **argv)
     fflush(stdout);
     int rc = lt_verdict(a->lt);
     lt_free(a->lt);
+    free(input_file);
     return rc;
 }
