@@ -111,6 +111,20 @@ badcmd)
     "$LT" -n 1 -- /nonexistent/runtime >/dev/null 2>&1
     rc=$?
     [ "$rc" = 2 ] || { echo "FAIL: exit status $rc for a missing command"; exit 1; } ;;
+bad)        # a broken runtime: each kind of violation counted, exit status 1
+    need_js
+    export LT_JS_DIR="$JS"
+    run 0 -s rps -n 12 -t 1 --max-message 2048 -- node "$GK_SOURCE_DIR/tests/loadtest/bad-runtime.mjs" good
+    clean
+    run 1 -s rps -n 12 -t 1 --max-message 2048 -- node "$GK_SOURCE_DIR/tests/loadtest/bad-runtime.mjs"
+    field .requests.ok 4   # cases 0 and 1: right value (1 still a violation)
+    field .violations.by_kind.trace_id_mismatch 2
+    field .violations.by_kind.wrong_result 2
+    field .violations.by_kind.id_not_string 2
+    field .violations.by_kind.binary_frame 2
+    field .violations.by_kind.oversized_message 2
+    field .requests.lost 6
+    field .requests.timeouts 6 ;;
 js-rps)     # the reference JS runtime (tools/bench/js-runtime), if installed
     need_js
     run 0 -s rps -c 8 -n 1000 -- node "$JS/runtime.mjs"
