@@ -207,7 +207,7 @@ void report_json(FILE *f, const struct lt *lt, const struct rt_usage *u)
     for (int i = 0; i <= LT_NSTATUS; i++)
         if (s->status[i]) {
             char k[8];
-            snprintf(k, sizeof k, "%d", i);
+            snprintf(k, sizeof k, "%d", i & 0xff);
             json_object_set_new(bys, i == LT_NSTATUS ? "other" : k, json_integer((json_int_t)s->status[i]));
         }
     for (unsigned i = 0; i < s->n_rpc_codes; i++) {
