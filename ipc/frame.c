@@ -89,9 +89,11 @@ ssize_t ipc_rbuf_read(struct ipc_rbuf *r, int fd)
 	if (rbuf_room(r, rbuf_want(r)) < 0)
 		return -1;
 	ssize_t n;
+	size_t want = r->cap - r->len;
 	do
-		n = read(fd, r->data + r->len, r->cap - r->len);
+		n = read(fd, r->data + r->len, want);
 	while (n < 0 && errno == EINTR);
+	r->drained = n >= 0 && (size_t)n < want;
 	if (n > 0)
 		r->len += (size_t)n;
 	return n;

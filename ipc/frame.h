@@ -24,6 +24,8 @@ struct ipc_rbuf {
 	size_t off;       /* start of unconsumed bytes */
 	size_t len;       /* end of valid bytes */
 	size_t max_frame; /* largest payload accepted */
+	int drained;      /* the last read got less than it asked for: the
+			     socket is most likely empty, skip the EAGAIN read */
 };
 
 struct ipc_wbuf {

@@ -418,6 +418,8 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 		ssize_t n = ipc_rbuf_read(&w->rb, fd);
 		if (n > 0) {
 			drain_frames(w);
+			if (w->rb.drained)
+				break;
 			continue;
 		}
 		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))

@@ -342,7 +342,10 @@ static int on_writeable(struct ws *ws, struct lws *wsi)
 			out_free(o);
 			ws->cur = NULL;
 		}
-		if (lws_send_pipe_choked(wsi))
+		/* lws appends to its own buffer when the kernel took only
+		 * part: stop there and wait for WRITEABLE. No poll(2) per
+		 * message as lws_send_pipe_choked() would do. */
+		if (lws_partial_buffered(wsi))
 			break;
 	}
 	pthread_mutex_lock(&ws->mu);
