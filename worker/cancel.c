@@ -5,7 +5,8 @@
  * self-pipe. Every blocking wait of the SDK polls the pipe's read end too,
  * so a signal that lands between "check the flag" and "block" still wakes
  * it. In GK_CANCEL_KILL mode SIGTERM keeps its default action while the
- * action runs.
+ * action runs (as the init of a PID namespace, where the kernel would
+ * ignore a default SIGTERM: a handler that _exit(143)s, see ns.c).
  */
 #include "worker.h"
 
@@ -74,7 +75,7 @@ void cancel_end(enum gk_cancel_mode mode, int cancelled)
 	if (cancelled)
 		set_term(SIG_IGN);
 	else if (mode == GK_CANCEL_COOPERATIVE)
-		set_term(SIG_DFL);
+		ns_term_default();
 }
 
 int cancel_signalled(void)

@@ -132,6 +132,10 @@ const char *gk_trace_id(gk_ctx *ctx);
 const char *gk_span_id(gk_ctx *ctx);
 /* Per-run writable directory, or NULL when the sandbox gives none. */
 const char *gk_scratch_dir(gk_ctx *ctx);
+/* The limits in force for this run (0 = none), read-only: the request's
+ * limits, the action's own filling in where the request has 0. Lets an
+ * action say which limit it hit. */
+const gk_limits *gk_run_limits(gk_ctx *ctx);
 
 /* Did the caller ask for stream chunks? */
 int gk_streaming(gk_ctx *ctx);

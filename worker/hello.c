@@ -43,6 +43,11 @@ static void fill_info(Gkipc__ActionInfo *ai, Gkipc__Limits *l,
 
 void hello_send(struct conn *c, const struct gk_registry *reg)
 {
+	hello_send_pid(c, reg, getpid());
+}
+
+void hello_send_pid(struct conn *c, const struct gk_registry *reg, pid_t pid)
+{
 	size_t n = reg->n ? reg->n : 1;
 	Gkipc__ActionInfo *infos = calloc(n, sizeof(*infos));
 	Gkipc__ActionInfo **ptrs = calloc(n, sizeof(*ptrs));
@@ -57,7 +62,7 @@ void hello_send(struct conn *c, const struct gk_registry *reg)
 		ptrs[i] = &infos[i];
 	}
 	h.protocol_version = GKIPC_PROTOCOL_VERSION;
-	h.pid = (int32_t)getpid();
+	h.pid = (int32_t)pid;
 	h.n_actions = reg->n;
 	h.actions = ptrs;
 	m.msg_case = GKIPC__FROM_WORKER__MSG_HELLO;

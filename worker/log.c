@@ -10,6 +10,12 @@
 #define LOG_LINE_MAX 1024
 
 static int debug_on;
+static pid_t log_pid; /* 0: getpid() */
+
+void wlog_set_pid(pid_t pid)
+{
+	log_pid = pid;
+}
 
 void wlog_init(void)
 {
@@ -23,7 +29,8 @@ void wlog_init(void)
 static void vlog(const char *fmt, va_list ap)
 {
 	char buf[LOG_LINE_MAX];
-	int n = snprintf(buf, sizeof(buf), "genkit-worker[%d]: ", (int)getpid());
+	int n = snprintf(buf, sizeof(buf), "genkit-worker[%d]: ",
+			 (int)(log_pid && getpid() == 1 ? log_pid : getpid()));
 	int m = vsnprintf(buf + n, sizeof(buf) - (size_t)n - 1, fmt, ap);
 	size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m);
 

@@ -2,8 +2,11 @@
  * main.c - genkit-worker: runs Genkit actions from plugins, one at a time,
  * for genkit-supervisor, which talks to it over a socketpair.
  *
- *   genkit-worker --fd N --parent-pid P [--plugin PATH]...
+ *   genkit-worker [--zygote] --fd N --parent-pid P [--plugin PATH]...
  *                 [--max-frame-bytes N]
+ *
+ * With --zygote it runs no actions itself: after its Hello it forks a fresh
+ * worker per SpawnWorker frame (zygote.c).
  */
 #include "worker.h"
 
@@ -21,6 +24,7 @@ struct opts {
 	size_t max_frame;
 	const char **plugins;
 	size_t nplugins;
+	int zygote;
 };
 
 static struct worker W;
@@ -28,9 +32,10 @@ static struct worker W;
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: genkit-worker --fd N --parent-pid P [--plugin PATH]...\n"
-		"                     [--max-frame-bytes N]\n"
-		"Runs Genkit actions for genkit-supervisor over the socket N.\n");
+		"usage: genkit-worker [--zygote] --fd N --parent-pid P\n"
+		"                     [--plugin PATH]... [--max-frame-bytes N]\n"
+		"Runs Genkit actions for genkit-supervisor over the socket N;\n"
+		"with --zygote, forks a fresh worker per SpawnWorker instead.\n");
 }
 
 static int parse_num(const char *s, unsigned long long lo,
@@ -61,6 +66,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ "parent-pid", required_argument, NULL, 'p' },
 		{ "plugin", required_argument, NULL, 'l' },
 		{ "max-frame-bytes", required_argument, NULL, 'm' },
+		{ "zygote", no_argument, NULL, 'z' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -95,6 +101,9 @@ static void parse_args(int argc, char **argv, struct opts *o)
 				bad_arg("--max-frame-bytes", optarg);
 			o->max_frame = (size_t)v;
 			break;
+		case 'z':
+			o->zygote = 1;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -123,13 +132,19 @@ int main(int argc, char **argv)
 	parse_args(argc, argv, &o);
 	wlog_init();
 	startup_process(o.parent, o.fd);
-	W.wake_fd = cancel_init();
 	conn_init(&W.conn, o.fd, o.max_frame);
 	for (size_t i = 0; i < o.nplugins; i++)
 		if (plugin_load(&W.reg, o.plugins[i]) < 0)
 			wdie(WORKER_EXIT_PLUGIN, "plugin %s failed, exiting",
 			     o.plugins[i]);
 	free(o.plugins);
+	if (o.zygote) {
+		/* No cancel pipe: each spawned worker makes its own. */
+		hello_send(&W.conn, &W.reg);
+		wdebug("zygote ready: %zu action(s)", W.reg.n);
+		zygote_loop(&W);
+	}
+	W.wake_fd = cancel_init();
 	hello_send(&W.conn, &W.reg);
 	wdebug("ready: %zu action(s)", W.reg.n);
 	worker_loop(&W);

@@ -41,6 +41,7 @@ static int ctx_init(gk_ctx *ctx, struct worker *w, const struct action *a,
 	ctx->run_id = req->run_id;
 	ctx->stream = req->stream;
 	ctx->stream_input = req->stream_input;
+	limits_effective(&ctx->limits, req, a->def);
 	ctx->max_output = max_output(req, a);
 	ctx->input = copy_json(&req->input, "null", &ctx->input_len);
 	ctx->context = copy_json(&req->context, "{}", &ctx->context_len);
@@ -97,15 +98,28 @@ int run_charge_output(gk_ctx *ctx, size_t n)
 }
 
 /*
- * Called right before the handler, in the worker process. worker/limits.c
- * (rlimits from ctx->req->limits) and worker/sandbox.c (ctx->act->def->
- * sandbox, ctx->req->scratch_dir) plug in here. Non-zero: the run fails
- * with that status and the handler is not called.
+ * Called right before the handler, in the worker process: the run's soft
+ * rlimits (limits.c). The sandbox itself was applied once, before the
+ * Hello (sandbox.c). Non-zero: the run fails with that status and the
+ * handler is not called.
  */
-static int run_prepare(gk_ctx *ctx)
+static int run_prepare(gk_ctx *ctx, const char **why)
 {
-	(void)ctx;
-	return 0;
+	return limits_apply(ctx, why);
+}
+
+/* After the reply: end what the action left behind (as the init of a PID
+ * namespace: every other process), give the worker its own limits back
+ * and empty the scratch directory for the next run. */
+static void run_cleanup(struct worker *w)
+{
+	ns_kill_others();
+	if (limits_restore() < 0) {
+		wlog("cannot restore the worker's limits: exiting after "
+		     "this run");
+		w->shutdown = 1;
+	}
+	sandbox_scratch_empty();
 }
 
 static void call_handler(gk_ctx *ctx)
@@ -145,13 +159,15 @@ int run_execute(struct worker *w, const Gkipc__RunRequest *req)
 		return 0;
 	}
 	w->cur = &ctx;
-	int status = run_prepare(&ctx);
+	const char *why = "";
+	int status = run_prepare(&ctx, &why);
 	if (status)
-		run_fail(&ctx, status, "cannot apply the run's limits");
+		run_fail(&ctx, status, why);
 	else
 		call_handler(&ctx);
 	int cancelled = run_cancelled(&ctx);
 	w->cur = NULL;
 	ctx_free(&ctx);
+	run_cleanup(w);
 	return cancelled;
 }

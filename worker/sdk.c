@@ -44,9 +44,18 @@ const char *gk_span_id(gk_ctx *ctx)
 
 const char *gk_scratch_dir(gk_ctx *ctx)
 {
-	const char *d = ctx->req->scratch_dir;
+	/* The worker's own (zygote-spawned workers); else what the request
+	 * names, for workers started directly. */
+	const char *d = sandbox_scratch();
 
+	if (!d)
+		d = ctx->req->scratch_dir;
 	return d && *d ? d : NULL;
+}
+
+const gk_limits *gk_run_limits(gk_ctx *ctx)
+{
+	return &ctx->limits;
 }
 
 int gk_streaming(gk_ctx *ctx)

@@ -91,3 +91,21 @@ void startup_process(pid_t parent, int ipc_fd)
 	setup_fds(ipc_fd);
 	stdin_devnull();
 }
+
+int startup_spawned_fds(int ipc_fd)
+{
+	int fd = ipc_fd;
+
+	if (fd != 3) {
+		/* dup3 closes whatever held 3 (the zygote's own socket). */
+		if (dup3(ipc_fd, 3, O_CLOEXEC) < 0)
+			wdie(WORKER_EXIT_FAILURE, "dup3: %s", strerror(errno));
+		fd = 3;
+	}
+	close_range(4, ~0U, 0);
+	int fl = fcntl(fd, F_GETFL);
+	if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 || fl < 0 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
+		wdie(WORKER_EXIT_FAILURE, "fcntl(ipc fd): %s", strerror(errno));
+	return fd;
+}

@@ -17,9 +17,13 @@
 #define WORKER_EXIT_FAILURE 1  /* usage, system error */
 #define WORKER_EXIT_PLUGIN 2   /* a plugin failed to load or initialise */
 #define WORKER_EXIT_PROTOCOL 3 /* malformed or oversize frame */
+#define WORKER_EXIT_SANDBOX 4  /* strict sandbox refused by the kernel */
 
 /* ---- log.c ---- */
 void wlog_init(void);
+/* Log under this pid (the supervisor's view) while we are the init of a
+ * PID namespace; our children keep their own getpid(). */
+void wlog_set_pid(pid_t pid);
 void wlog(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void wdebug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void wdie(int code, const char *fmt, ...)
@@ -32,6 +36,9 @@ void text_sanitize(char *s);
 
 /* ---- startup.c ---- */
 void startup_process(pid_t parent, int ipc_fd);
+/* A worker forked by the zygote: move ipc_fd to 3 (CLOEXEC, non-blocking),
+ * close every other fd but 0..2. Returns the new fd. */
+int startup_spawned_fds(int ipc_fd);
 
 /* ---- conn.c: blocking frame I/O on the IPC socket ---- */
 struct msg {
@@ -90,6 +97,8 @@ int plugin_load(struct gk_registry *reg, const char *path);
 
 /* ---- hello.c ---- */
 void hello_send(struct conn *c, const struct gk_registry *reg);
+/* With the pid the supervisor knows us by (zygote-spawned workers). */
+void hello_send_pid(struct conn *c, const struct gk_registry *reg, pid_t pid);
 
 /* ---- cancel.c: SIGTERM for cooperative actions ---- */
 int cancel_init(void); /* returns the wake fd (read end of a self-pipe) */
@@ -116,6 +125,7 @@ struct gk_ctx {
 	int replied;      /* Result or Error sent */
 	char *chunk;      /* last chunk handed out by gk_input_next */
 	size_t chunk_cap;
+	gk_limits limits; /* effective limits of this run (gk_run_limits) */
 };
 
 /* Run a request to completion and send its one reply. Returns non-zero
@@ -136,6 +146,54 @@ struct worker {
 	int shutdown;       /* Shutdown received */
 	int wake_fd;        /* cancel self-pipe, read end */
 };
+
+/* ---- limits.c: per-run soft rlimits ---- */
+/* Effective limits: the request's, the action's own filling in for 0. */
+void limits_effective(gk_limits *out, const Gkipc__RunRequest *req,
+		      const gk_action_def *def);
+/* Set the soft limits of ctx->limits, saving the previous ones. 0, or a
+ * status (the run must fail) with *why set. */
+int limits_apply(gk_ctx *ctx, const char **why);
+/* Put the saved soft limits back. 0, or -1 (logged): the worker can no
+ * longer promise limits and should exit after this run. */
+int limits_restore(void);
+
+/* ---- ns.c: namespaces ---- */
+/* Is this process the init (PID 1) of its own PID namespace? */
+int ns_is_init(void);
+/* As init, install handlers that make the default-fatal signals fatal
+ * again (_exit(128 + sig)); SIGTERM included. No-op otherwise. */
+void ns_init_signals(void);
+/* The disposition SIGTERM has outside runs: SIG_DFL, or as init the
+ * handler above. */
+void ns_term_default(void);
+/* As init: SIGKILL every other process of the namespace and reap them
+ * (bounded wait). No-op otherwise. */
+void ns_kill_others(void);
+/* Write uid_map/gid_map of the calling process (after unshare(NEWUSER)):
+ * outer uid/gid -> 0. 0 or -1 (errno). */
+int ns_map_root(uid_t uid, gid_t gid);
+/* unshare(flags); 0 or -errno. */
+int ns_unshare(int flags);
+
+/* ---- seccomp.c ---- */
+/* Install the deny-list filter. 0, or -errno with *why naming the step. */
+int seccomp_install(const char **why);
+
+/* ---- sandbox.c: profiles for zygote-spawned workers ---- */
+enum sandbox_profile { SBX_NONE = 0, SBX_STANDARD = 1, SBX_STRICT = 2 };
+/* "none"/""/NULL, "standard", "strict"; -1 when unknown. */
+int sandbox_parse(const char *name);
+/* Apply the profile (before Hello). gpid: our pid in the supervisor's
+ * namespace. Exits WORKER_EXIT_SANDBOX when strict cannot be had. */
+void sandbox_apply(const Gkipc__SpawnWorker *sp, pid_t gpid, int in_pidns);
+/* The worker's scratch directory, or NULL. */
+const char *sandbox_scratch(void);
+/* Empty the scratch directory (between runs). */
+void sandbox_scratch_empty(void);
+
+/* ---- zygote.c ---- */
+void zygote_loop(struct worker *w) __attribute__((noreturn));
 
 /* Handle every message already decoded (never blocks). */
 void worker_pump(struct worker *w);
