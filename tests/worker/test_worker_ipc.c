@@ -116,7 +116,9 @@ static long long now_ms(void)
 static void test_hello(struct wk *w, Gkipc__FromWorker *m)
 {
 	static const char *const names[] = { "echo", "count", "sleep", "spin",
-					     "crash", "bidiEcho", "fail" };
+					     "crash", "bidiEcho", "fail",
+					     "allocate", "forkBomb", "writeFile",
+					     "connect", "spawnOrphan" };
 	const size_t nn = sizeof(names) / sizeof(names[0]);
 
 	CHECK(m && m->msg_case == GKIPC__FROM_WORKER__MSG_HELLO);
