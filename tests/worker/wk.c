@@ -273,3 +273,112 @@ int wk_run(struct wk *w, uint64_t run_id, const char *key, const void *input,
 	r.stream_input = stream_input;
 	return wk_send_run(w, &r);
 }
+
+int wk_send_spawn(struct wk *z, const Gkipc__SpawnWorker *sp, int fd,
+		  int extra_fd)
+{
+	Gkipc__ToWorker m = GKIPC__TO_WORKER__INIT;
+	struct ipc_wbuf tmp;
+	int fds[2] = { fd, extra_fd }, nfds = 0;
+	union {
+		char b[CMSG_SPACE(sizeof(fds))];
+		struct cmsghdr align;
+	} cbuf;
+
+	if (fd >= 0)
+		nfds++;
+	if (extra_fd >= 0)
+		fds[nfds++] = extra_fd;
+	m.msg_case = GKIPC__TO_WORKER__MSG_SPAWN;
+	m.spawn = (Gkipc__SpawnWorker *)sp;
+	ipc_wbuf_init(&tmp, 0);
+	if (wk_flush(z) < 0 || ipc_send(&tmp, &m.base) < 0) {
+		ipc_wbuf_free(&tmp);
+		return -1;
+	}
+	struct iovec iov = { .iov_base = tmp.data + tmp.off,
+			     .iov_len = tmp.len - tmp.off };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+	if (nfds) {
+		memset(&cbuf, 0, sizeof(cbuf));
+		mh.msg_control = cbuf.b;
+		mh.msg_controllen = CMSG_SPACE(sizeof(int) * (size_t)nfds);
+		struct cmsghdr *h = CMSG_FIRSTHDR(&mh);
+		h->cmsg_level = SOL_SOCKET;
+		h->cmsg_type = SCM_RIGHTS;
+		h->cmsg_len = CMSG_LEN(sizeof(int) * (size_t)nfds);
+		memcpy(CMSG_DATA(h), fds, sizeof(int) * (size_t)nfds);
+	}
+	/* The fds go with the first byte; the rest (if the socket took
+	 * only part) follows as plain bytes. */
+	size_t off = 0, len = iov.iov_len;
+	int rc = 0;
+	while (off < len) {
+		iov.iov_base = tmp.data + tmp.off + off;
+		iov.iov_len = len - off;
+		ssize_t n = sendmsg(z->fd, &mh, MSG_NOSIGNAL);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR)) {
+			struct pollfd p = { .fd = z->fd, .events = POLLOUT };
+			if (poll(&p, 1, WK_TIMEOUT_MS) <= 0) {
+				rc = -1;
+				break;
+			}
+			continue;
+		}
+		if (n <= 0) {
+			rc = -1;
+			break;
+		}
+		off += (size_t)n;
+		mh.msg_control = NULL;
+		mh.msg_controllen = 0;
+	}
+	ipc_wbuf_free(&tmp);
+	return rc;
+}
+
+Gkipc__FromWorker *wk_zspawn(struct wk *z, struct wk *w, uint64_t id,
+			     const char *sandbox, const char *scratch_root,
+			     int run_as, int run_as_gid)
+{
+	Gkipc__SpawnWorker sp = GKIPC__SPAWN_WORKER__INIT;
+	int sv[2];
+
+	memset(w, 0, sizeof(*w));
+	w->fd = w->pidfd = -1;
+	ipc_rbuf_init(&w->rb, 0);
+	ipc_wbuf_init(&w->wb, 0);
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return NULL;
+	sp.spawn_id = id;
+	sp.sandbox = (char *)(sandbox ? sandbox : "none");
+	sp.scratch_root = (char *)(scratch_root ? scratch_root : "");
+	if (run_as >= 0) {
+		sp.run_as_set = 1;
+		sp.run_as_uid = (uint32_t)run_as;
+		sp.run_as_gid = (uint32_t)run_as_gid;
+	}
+	int rc = wk_send_spawn(z, &sp, sv[1], -1);
+	close(sv[1]);
+	w->fd = sv[0];
+	fcntl(w->fd, F_SETFL, fcntl(w->fd, F_GETFL) | O_NONBLOCK);
+	if (rc < 0)
+		return NULL;
+	Gkipc__FromWorker *m = wk_recv(z, WK_TIMEOUT_MS);
+	if (!m || m->msg_case != GKIPC__FROM_WORKER__MSG_SPAWNED) {
+		fprintf(stderr, "wk_zspawn: no Spawned\n");
+		ipc_free_from_worker(m);
+		return NULL;
+	}
+	if (m->spawned->spawn_id != id || m->spawned->pid <= 0) {
+		fprintf(stderr, "wk_zspawn: spawn %llu: pid %d: %s\n",
+			(unsigned long long)m->spawned->spawn_id,
+			(int)m->spawned->pid, m->spawned->error);
+		ipc_free_from_worker(m);
+		return NULL;
+	}
+	w->pid = m->spawned->pid;
+	ipc_free_from_worker(m);
+	w->pidfd = (int)syscall(SYS_pidfd_open, w->pid, 0);
+	return wk_recv(w, WK_TIMEOUT_MS);
+}

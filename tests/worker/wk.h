@@ -88,4 +88,17 @@ int wk_send_run(struct wk *w, const Gkipc__RunRequest *r);
 int wk_run(struct wk *w, uint64_t run_id, const char *key, const void *input,
 	   size_t len, int stream, int stream_input);
 
+/* ---- zygote (tests must be a child subreaper to get the workers) ----*/
+
+/* Queue SpawnWorker and send it with fd as SCM_RIGHTS (fd < 0: none;
+ * extra_fd >= 0: a second, unclaimed fd). 0 or -1. */
+int wk_send_spawn(struct wk *z, const Gkipc__SpawnWorker *sp, int fd,
+		  int extra_fd);
+/* Ask the zygote z for a worker with that profile (run_as: uid/gid when
+ * run_as >= 0); on success w is the new worker (pid from Spawned) and its
+ * Hello is returned, else NULL (*spawned_error gets the error, if any). */
+Gkipc__FromWorker *wk_zspawn(struct wk *z, struct wk *w, uint64_t id,
+			     const char *sandbox, const char *scratch_root,
+			     int run_as, int run_as_gid);
+
 #endif
