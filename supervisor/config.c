@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <libgen.h>
+#include <pwd.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,9 @@
 
 #include "log.h"
 
+#ifndef GK_LIBEXECDIR
+#define GK_LIBEXECDIR "/usr/local/libexec"
+#endif
 #ifndef GK_PKGLIBDIR
 #define GK_PKGLIBDIR "/usr/local/lib/genkit-supervisor"
 #endif
@@ -19,8 +23,22 @@
 enum {
 	OPT_URL = 256, OPT_DEMO, OPT_PLUGIN, OPT_WORKERS, OPT_MAX_WORKERS,
 	OPT_QUEUE_MAX, OPT_GRACE, OPT_SHUTDOWN, OPT_IDLE, OPT_MAX_MSG,
-	OPT_PING, OPT_NAME, OPT_WORKER_BIN, OPT_LOG,
+	OPT_PING, OPT_NAME, OPT_WORKER_BIN, OPT_LOG, OPT_TIMEOUT, OPT_CPU,
+	OPT_MEM, OPT_OUT, OPT_FILES, OPT_PROCS, OPT_MODE, OPT_MAX_RUNS,
+	OPT_MAX_RSS, OPT_SANDBOX, OPT_SCRATCH, OPT_RUN_AS,
 };
+
+const char *const sandbox_names[SANDBOX_COUNT] = { "none", "standard", "strict" };
+
+int sandbox_from_name(const char *name, int dflt)
+{
+	if (!name || !*name)
+		return dflt;
+	for (int i = 0; i < SANDBOX_COUNT; i++)
+		if (!strcmp(name, sandbox_names[i]))
+			return i;
+	return -1;
+}
 
 static const struct option opts[] = {
 	{ "url", required_argument, NULL, OPT_URL },
@@ -37,6 +55,18 @@ static const struct option opts[] = {
 	{ "name", required_argument, NULL, OPT_NAME },
 	{ "worker-bin", required_argument, NULL, OPT_WORKER_BIN },
 	{ "log-level", required_argument, NULL, OPT_LOG },
+	{ "timeout-ms", required_argument, NULL, OPT_TIMEOUT },
+	{ "cpu-seconds", required_argument, NULL, OPT_CPU },
+	{ "memory-mb", required_argument, NULL, OPT_MEM },
+	{ "max-output-bytes", required_argument, NULL, OPT_OUT },
+	{ "max-open-files", required_argument, NULL, OPT_FILES },
+	{ "max-procs", required_argument, NULL, OPT_PROCS },
+	{ "mode", required_argument, NULL, OPT_MODE },
+	{ "max-runs-per-worker", required_argument, NULL, OPT_MAX_RUNS },
+	{ "max-worker-rss-mb", required_argument, NULL, OPT_MAX_RSS },
+	{ "sandbox", required_argument, NULL, OPT_SANDBOX },
+	{ "scratch-dir", required_argument, NULL, OPT_SCRATCH },
+	{ "run-as", required_argument, NULL, OPT_RUN_AS },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "version", no_argument, NULL, 'V' },
 	{ "help", no_argument, NULL, 'h' },
@@ -65,6 +95,21 @@ static void usage(FILE *f)
 "  --max-message-bytes N   largest WebSocket message / IPC frame (default 64 MiB)\n"
 "  --ping-secs N           WebSocket keepalive ping interval (default 10)\n"
 "  --name NAME             runtime name shown by the manager\n"
+"\n"
+"Limits (defaults for every action; 0 = none; an action may override each):\n"
+"  --timeout-ms MS         wall-clock limit -> DEADLINE_EXCEEDED (4)\n"
+"  --cpu-seconds S         CPU time limit -> RESOURCE_EXHAUSTED (8)\n"
+"  --memory-mb MB          address-space and RSS limit -> RESOURCE_EXHAUSTED (8)\n"
+"  --max-output-bytes N    result + stream chunk bytes -> RESOURCE_EXHAUSTED (8)\n"
+"  --max-open-files N      RLIMIT_NOFILE of the action\n"
+"  --max-procs N           RLIMIT_NPROC (processes/threads of the run-as user)\n"
+"Processes and sandbox:\n"
+"  --mode pooled|fresh     reuse workers (default) or one process per action\n"
+"  --max-runs-per-worker N recycle a pooled worker after N runs (default 0: never)\n"
+"  --max-worker-rss-mb MB  recycle a pooled worker whose RSS grew above MB\n"
+"  --sandbox none|standard|strict  default profile (default none)\n"
+"  --scratch-dir DIR       per-worker scratch directories (default /tmp/genkit-scratch)\n"
+"  --run-as USER           run sandboxed workers as USER (default nobody when root)\n"
 "  --worker-bin PATH       genkit-worker to run (default: next to this binary)\n"
 "  --log-level LEVEL       error, warning, info (default) or debug\n"
 "  -v, --verbose           same as --log-level debug\n"
@@ -120,6 +165,9 @@ static void locate(struct config *c)
 				 "%s/../worker/genkit-worker", dir);
 			if (!exists(c->worker_buf, X_OK))
 				snprintf(c->worker_buf, sizeof(c->worker_buf),
+					 "%s/genkit-worker", GK_LIBEXECDIR);
+			if (!exists(c->worker_buf, X_OK))
+				snprintf(c->worker_buf, sizeof(c->worker_buf),
 					 "%s/genkit-worker", dir);
 			c->worker_bin = c->worker_buf;
 		}
@@ -139,6 +187,31 @@ static void locate(struct config *c)
 		c->plugins[0] = c->demo_buf;
 		c->n_plugins++;
 	}
+}
+
+/* --run-as USER, or nobody when we are root and sandboxing. */
+static void resolve_run_as(struct config *c)
+{
+	const char *name = c->run_as_name;
+	if (!name && geteuid() == 0 && c->sandbox != SANDBOX_NONE)
+		name = "nobody";
+	if (!name)
+		return;
+	struct passwd *pw = getpwnam(name);
+	if (!pw) {
+		char *e;
+		unsigned long uid = strtoul(name, &e, 10);
+		if (*e || e == name) {
+			fprintf(stderr, "genkit-supervisor: --run-as: no user '%s'\n", name);
+			exit(2);
+		}
+		c->run_as_uid = c->run_as_gid = (unsigned)uid;
+	} else {
+		c->run_as_uid = pw->pw_uid;
+		c->run_as_gid = pw->pw_gid;
+	}
+	c->run_as_set = 1;
+	c->run_as_name = name;
 }
 
 void config_parse(struct config *c, int argc, char **argv)
@@ -187,6 +260,31 @@ void config_parse(struct config *c, int argc, char **argv)
 				exit(2);
 			}
 			break;
+		case OPT_TIMEOUT: c->timeout_ms = num("timeout-ms", optarg, 0, 86400000); break;
+		case OPT_CPU: c->cpu_seconds = num("cpu-seconds", optarg, 0, 86400); break;
+		case OPT_MEM: c->memory_mb = num("memory-mb", optarg, 0, 1 << 22); break;
+		case OPT_OUT: c->max_output_bytes = num("max-output-bytes", optarg, 0, (unsigned long)1 << 40); break;
+		case OPT_FILES: c->max_open_files = num("max-open-files", optarg, 0, 1 << 20); break;
+		case OPT_PROCS: c->max_procs = num("max-procs", optarg, 0, 1 << 22); break;
+		case OPT_MODE:
+			if (!strcmp(optarg, "fresh")) c->fresh = 1;
+			else if (!strcmp(optarg, "pooled")) c->fresh = 0;
+			else {
+				fprintf(stderr, "genkit-supervisor: --mode wants pooled or fresh\n");
+				exit(2);
+			}
+			break;
+		case OPT_MAX_RUNS: c->max_runs_per_worker = (unsigned)num("max-runs-per-worker", optarg, 0, 1u << 31); break;
+		case OPT_MAX_RSS: c->max_worker_rss_mb = num("max-worker-rss-mb", optarg, 0, 1 << 22); break;
+		case OPT_SANDBOX:
+			c->sandbox = sandbox_from_name(optarg, -1);
+			if (c->sandbox < 0) {
+				fprintf(stderr, "genkit-supervisor: --sandbox wants none, standard or strict\n");
+				exit(2);
+			}
+			break;
+		case OPT_SCRATCH: c->scratch_dir = optarg; break;
+		case OPT_RUN_AS: c->run_as_name = optarg; break;
 		case 'v': c->log_level = LOG_DEBUG; break;
 		case 'V': printf("genkit-supervisor %s\n", GK_VERSION); exit(0);
 		case 'h': usage(stdout); exit(0);
@@ -216,6 +314,9 @@ void config_parse(struct config *c, int argc, char **argv)
 	if (!c->name)
 		c->name = c->runtime_id;
 	locate(c);
+	if (!c->scratch_dir)
+		c->scratch_dir = "/tmp/genkit-scratch";
+	resolve_run_as(c);
 	if (c->n_plugins == 0) {
 		fprintf(stderr, "genkit-supervisor: no actions to serve: pass --demo or --plugin PATH\n");
 		exit(2);

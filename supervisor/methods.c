@@ -75,6 +75,28 @@ static void list_values(struct rpc_req *req)
 	free(s);
 }
 
+/* The action's own limits, mode and sandbox where it set them, else the
+ * command-line defaults. */
+static void effective_limits(struct run *r, const struct action *a)
+{
+	const struct config *c = sv->cfg;
+	const Gkipc__Limits *o = &a->limits;
+	Gkipc__Limits *l = &r->limits;
+	gkipc__limits__init(l);
+#define PICK(f, d) l->f = o->f ? o->f : (d)
+	PICK(timeout_ms, c->timeout_ms);
+	PICK(cpu_seconds, c->cpu_seconds);
+	PICK(memory_mb, c->memory_mb);
+	PICK(max_output_bytes, c->max_output_bytes);
+	PICK(max_open_files, c->max_open_files);
+	PICK(max_procs, c->max_procs);
+#undef PICK
+	r->fresh = a->mode[0] ? !strcmp(a->mode, "fresh") : c->fresh;
+	r->profile = sandbox_from_name(a->sandbox, c->sandbox);
+	if (r->profile < 0)
+		r->profile = c->sandbox;
+}
+
 static void run_action(struct rpc_req *req)
 {
 	if (!req->id.n) {
@@ -139,6 +161,7 @@ static void run_action(struct rpc_req *req)
 	r->stream_input = stream_input;
 	ids_trace(r->trace_id);
 	ids_span(r->span_id);
+	effective_limits(r, a);
 	run_begin(r);
 }
 

@@ -1,14 +1,14 @@
-/* pool.c - worker processes, their IPC channels and the wait queue. */
+/* pool.c - worker classes, the wait queue, spawning, reaping, retiring. */
 #include "pool.h"
 
 #include <errno.h>
 #include <event2/event.h>
-#include <fcntl.h>
+#include <ftw.h>
 #include <signal.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -16,53 +16,47 @@
 
 #include "catalog.h"
 #include "codec.h"
-#include "json_check.h"
 #include "log.h"
 #include "run.h"
 #include "sv.h"
+#include "worker.h"
 #include "ws.h"
+#include "zygote.h"
 
-extern char **environ;
-
-#define READS_PER_TURN 8
-#define RESPAWN_MIN_MS 100
-#define RESPAWN_MAX_MS 5000
-/* Consecutive workers that die before their hello, before we give up while
- * no worker ever started. */
-#define STARTUP_FAILURES_FATAL 3
-
-enum wstate { W_STARTING, W_IDLE, W_BUSY, W_DYING };
-
-struct worker {
-	struct worker *prev, *next;  /* all workers */
-	struct worker *idle_next;    /* idle stack */
-	struct pool *pool;
-	pid_t pid;
-	int fd;                      /* -1 once closed */
-	enum wstate state;
-	struct event *rd, *wr, *kill_timer;
-	struct ipc_rbuf rb;
-	struct ipc_wbuf wb;
-	struct run *run;
-	unsigned runs;
-	struct timespec idle_since;
-};
+#define EARLY_DEATHS_FATAL 3 /* before any worker was ever ready */
+#define WATCH_MS 25          /* CPU/RSS limit polling period */
+/* A pooled run waits this long for a busy worker of its class before the
+ * pool grows: short CPU-bound actions turn workers over faster than new
+ * processes would help (2 cores, 64 workers: only context switches), while
+ * blocked actions (sleep, I/O) show up as waits and get more workers. */
+#define GROW_AFTER_MS 5
+#define STASH 64
 
 struct pool {
 	struct worker *all;
-	unsigned n_all, n_starting, n_dying;
-	struct worker *idle;
+	unsigned n_all, n_dying;
+	unsigned n_starting[SANDBOX_COUNT];
+	struct worker *idle[SANDBOX_COUNT];
 	struct run *q_head, *q_tail;
 	unsigned q_len;
-	unsigned fail_streak;
-	bool paused, stopping;
-	struct event *sigchld, *respawn, *idle_tick;
-	char *argv[2 * CONFIG_MAX_PLUGINS + 16];
-	char pid_arg[24], frame_arg[24];
-	size_t max_frame;
+	unsigned q_class[SANDBOX_COUNT];
+	unsigned q_fresh[SANDBOX_COUNT];
+	bool grow_ok;                  /* the queue head waited long enough */
+	char *broken[SANDBOX_COUNT];   /* why this profile cannot start */
+	unsigned early_deaths;
+	bool any_ready, paused, stopping;
+	struct zygote *zy;
+	struct event *sigchld, *idle_tick, *watch, *sweep, *grow;
+	struct { pid_t pid; int status; } stash[STASH];
+	unsigned stash_next;
 };
 
-/* ---- helpers ---------------------------------------------------------- */
+static struct pool *the_pool;
+
+static unsigned live(const struct pool *p)
+{
+	return p->n_all - p->n_dying;
+}
 
 static long ms_since(const struct timespec *t)
 {
@@ -72,52 +66,10 @@ static long ms_since(const struct timespec *t)
 	       (now.tv_nsec - t->tv_nsec) / 1000000;
 }
 
-static unsigned live(const struct pool *p)
-{
-	return p->n_all - p->n_dying;
-}
-
-static void signal_worker(struct worker *w, int sig)
-{
-	/* The worker leads its own process group: take its children too. */
-	kill(-w->pid, sig);
-	kill(w->pid, sig);
-}
-
-static void describe_exit(int st, char *buf, size_t n)
-{
-	if (WIFSIGNALED(st)) {
-		int sig = WTERMSIG(st);
-		const char *abbr = sigabbrev_np(sig);
-		if (abbr)
-			snprintf(buf, n, "worker crashed: SIG%s (%s)", abbr,
-				 strsignal(sig));
-		else
-			snprintf(buf, n, "worker crashed: signal %d", sig);
-	} else if (WIFEXITED(st)) {
-		snprintf(buf, n, "worker exited with status %d",
-			 WEXITSTATUS(st));
-	} else {
-		snprintf(buf, n, "worker ended (wait status %#x)", st);
-	}
-}
-
-static void close_link(struct worker *w)
-{
-	if (w->fd < 0)
-		return;
-	event_free(w->rd);
-	event_free(w->wr);
-	w->rd = w->wr = NULL;
-	close(w->fd);
-	w->fd = -1;
-	ipc_rbuf_free(&w->rb);
-	ipc_wbuf_free(&w->wb);
-}
-
 static void idle_remove(struct pool *p, struct worker *w)
 {
-	for (struct worker **pp = &p->idle; *pp; pp = &(*pp)->idle_next) {
+	for (struct worker **pp = &p->idle[w->profile]; *pp;
+	     pp = &(*pp)->idle_next) {
 		if (*pp == w) {
 			*pp = w->idle_next;
 			w->idle_next = NULL;
@@ -126,40 +78,55 @@ static void idle_remove(struct pool *p, struct worker *w)
 	}
 }
 
-/* No more runs for w: it is killed (or already dead) and will be reaped. */
-static void doom(struct worker *w, int sig)
+static void spawn_more(struct pool *p);
+static unsigned live_in(const struct pool *p, int cls);
+static void forget(struct pool *p, struct worker *w, int status,
+		   bool have_status);
+
+void pool_doom(struct worker *w, int sig)
 {
 	struct pool *p = w->pool;
 	if (w->state == W_IDLE)
 		idle_remove(p, w);
 	if (w->state == W_STARTING)
-		p->n_starting--;
+		p->n_starting[w->profile]--;
 	if (w->state != W_DYING) {
 		w->state = W_DYING;
 		p->n_dying++;
 	}
 	if (sig)
-		signal_worker(w, sig);
+		worker_signal(w, sig);
+	/* Without a pid no SIGCHLD will come: once the channel is gone too,
+	 * nothing more can be learnt about it. Forget it from the top of the
+	 * loop, never from inside one of its own callbacks. */
+	if (!w->pid && w->fd < 0)
+		event_active(p->sweep, 0, 0);
 }
 
-static void flush(struct worker *w);
-static void spawn_more(struct pool *p);
+void pool_drop(struct worker *w, int sig)
+{
+	pool_doom(w, sig);
+	worker_close_link(w);
+	if (!w->pid)
+		event_active(w->pool->sweep, 0, 0);
+}
+
+static void on_sweep(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct pool *p = arg;
+	for (struct worker *w = p->all, *next; w; w = next) {
+		next = w->next;
+		if (!w->pid && w->fd < 0 && w->state == W_DYING)
+			forget(p, w, 0, false);
+	}
+}
 
 /* ---- runs onto workers ------------------------------------------------ */
 
-static void fill_limits(const struct run *r, Gkipc__Limits *l)
-{
-	gkipc__limits__init(l);
-	if (r->action)
-		*l = r->action->limits;
-	l->base.unknown_fields = NULL;
-	l->base.n_unknown_fields = 0;
-}
-
 static void assign(struct worker *w, struct run *r)
 {
-	Gkipc__Limits limits;
-	fill_limits(r, &limits);
 	Gkipc__RunRequest rq = GKIPC__RUN_REQUEST__INIT;
 	rq.run_id = r->id;
 	char rid[128];
@@ -176,19 +143,26 @@ static void assign(struct worker *w, struct run *r)
 	rq.span_id = r->span_id;
 	rq.stream = r->stream;
 	rq.stream_input = r->stream_input;
-	rq.limits = &limits;
+	rq.limits = &r->limits;
 	Gkipc__ToWorker m = GKIPC__TO_WORKER__INIT;
 	m.msg_case = GKIPC__TO_WORKER__MSG_RUN;
 	m.run = &rq;
 
 	w->state = W_BUSY;
+	w->single_use = r->fresh;
 	w->run = r;
 	r->worker = w;
 	r->state = RUN_RUNNING;
+	if (r->limits.cpu_seconds)
+		w->cpu_at_start = worker_cpu_ticks(w);
+	if ((r->limits.cpu_seconds || r->limits.memory_mb) &&
+	    !evtimer_pending(w->pool->watch, NULL)) {
+		struct timeval tv = { 0, WATCH_MS * 1000 };
+		evtimer_add(w->pool->watch, &tv);
+	}
 	if (ipc_send(&w->wb, &m.base) < 0) {
-		r->kill_code = 8;
-		r->kill_message = strdup("input too large for the worker channel");
-		doom(w, SIGKILL);
+		run_set_kill(r, 8, "Action input too large for the worker channel");
+		pool_doom(w, SIGKILL);
 		return;
 	}
 	/* The input now lives in the frame: drop the request text. */
@@ -200,22 +174,32 @@ static void assign(struct worker *w, struct run *r)
 							    pi->chunk.p, pi->chunk.n)
 				     : ipc_send_end_input(&w->wb, r->id);
 		if (rc < 0) {
-			r->kill_code = 8;
-			r->kill_message = strdup("input stream backlog too large");
-			doom(w, SIGKILL);
+			run_set_kill(r, 8, "Action input stream backlog too large");
+			pool_doom(w, SIGKILL);
 			break;
 		}
 	}
 	run_free_pending_input(r);
-	flush(w);
+	worker_flush(w);
 }
 
-static struct run *dequeue_head(struct pool *p)
+static bool fits(const struct worker *w, const struct run *r)
 {
-	struct run *r = p->q_head;
-	if (r)
-		pool_dequeue(p, r);
-	return r;
+	return w->profile == r->profile && (!r->fresh || w->runs == 0);
+}
+
+static struct worker *take_idle(struct pool *p, const struct run *r)
+{
+	for (struct worker **pp = &p->idle[r->profile]; *pp;
+	     pp = &(*pp)->idle_next) {
+		struct worker *w = *pp;
+		if (fits(w, r)) {
+			*pp = w->idle_next;
+			w->idle_next = NULL;
+			return w;
+		}
+	}
+	return NULL;
 }
 
 /* w finished its run (or just said hello): give it the next one. */
@@ -224,23 +208,39 @@ static void worker_ready(struct worker *w)
 	struct pool *p = w->pool;
 	if (w->state == W_DYING || w->fd < 0)
 		return;
-	struct run *r = dequeue_head(p);
-	if (r) {
-		assign(w, r);
-		return;
+	for (struct run *r = p->q_head; r; r = r->qnext) {
+		if (fits(w, r)) {
+			pool_dequeue(p, r);
+			assign(w, r);
+			return;
+		}
 	}
 	w->state = W_IDLE;
 	clock_gettime(CLOCK_MONOTONIC, &w->idle_since);
-	w->idle_next = p->idle;
-	p->idle = w;
+	w->idle_next = p->idle[w->profile];
+	p->idle[w->profile] = w;
+}
+
+/* An idle worker that no queued run can use, to make room at the bound. */
+static bool retire_one_idle(struct pool *p)
+{
+	for (int c = 0; c < SANDBOX_COUNT; c++) {
+		if (p->idle[c]) {
+			pool_doom(p->idle[c], SIGKILL);
+			return true;
+		}
+	}
+	return false;
 }
 
 int pool_submit(struct pool *p, struct run *r)
 {
-	struct worker *w = p->idle;
+	if (p->broken[r->profile]) {
+		run_set_kill(r, 9, p->broken[r->profile]);
+		return -2;
+	}
+	struct worker *w = take_idle(p, r);
 	if (w) {
-		p->idle = w->idle_next;
-		w->idle_next = NULL;
 		assign(w, r);
 		return 0;
 	}
@@ -255,6 +255,11 @@ int pool_submit(struct pool *p, struct run *r)
 		p->q_head = r;
 	p->q_tail = r;
 	p->q_len++;
+	p->q_class[r->profile]++;
+	p->q_fresh[r->profile] += r->fresh;
+	clock_gettime(CLOCK_MONOTONIC, &r->queued_at);
+	if (live(p) >= sv->cfg->max_workers && !p->n_starting[r->profile])
+		retire_one_idle(p);
 	spawn_more(p);
 	return 0;
 }
@@ -273,283 +278,250 @@ void pool_dequeue(struct pool *p, struct run *r)
 		p->q_tail = r->qprev;
 	r->qprev = r->qnext = NULL;
 	p->q_len--;
+	p->q_class[r->profile]--;
+	p->q_fresh[r->profile] -= r->fresh;
 }
 
-/* ---- I/O with a worker ------------------------------------------------ */
-
-static void on_writable(evutil_socket_t fd, short what, void *arg)
-{
-	(void)fd;
-	(void)what;
-	flush(arg);
-}
-
-static void flush(struct worker *w)
-{
-	if (w->fd < 0)
-		return;
-	int rc = ipc_wbuf_flush(&w->wb, w->fd);
-	if (rc == 1)
-		event_add(w->wr, NULL);
-	else if (rc < 0 && w->state != W_DYING) {
-		log_warn("worker %d: write failed: %s", (int)w->pid, strerror(errno));
-		doom(w, SIGKILL);
-	}
-}
-
-static void violation(struct worker *w, const char *why)
-{
-	log_warn("worker %d: %s; killing it", (int)w->pid, why);
-	if (w->run && !w->run->kill_code) {
-		w->run->kill_code = 13;
-		char buf[256];
-		snprintf(buf, sizeof(buf), "worker protocol error: %s", why);
-		w->run->kill_message = strdup(buf);
-	}
-	doom(w, SIGKILL);
-	close_link(w);
-}
-
-static void on_hello(struct worker *w, const Gkipc__Hello *h)
+void pool_on_hello(struct worker *w, const Gkipc__Hello *h)
 {
 	struct pool *p = w->pool;
-	if (w->state != W_STARTING) {
-		violation(w, "second hello");
-		return;
-	}
-	p->n_starting--;
-	p->fail_streak = 0;
-	log_debug("worker %d ready (%zu actions)", (int)w->pid, h->n_actions);
-	if (!sv->catalog) {
-		sv->catalog = catalog_new(h);
-		log_info("%zu actions from %d plugin(s), %u worker(s)",
-			 catalog_count(sv->catalog), sv->cfg->n_plugins,
-			 sv->cfg->workers);
+	p->n_starting[w->profile]--;
+	p->early_deaths = 0;
+	if (!w->pid)
+		w->pid = h->pid;
+	log_debug("worker %d ready (%s)", (int)w->pid, sandbox_names[w->profile]);
+	w->state = W_IDLE; /* not STARTING any more, whatever happens next */
+	if (!p->any_ready) {
+		p->any_ready = true;
+		log_info("%zu actions, %u worker(s), sandbox %s, %s mode",
+			 catalog_count(sv->catalog), sv->cfg->workers,
+			 sandbox_names[sv->cfg->sandbox],
+			 sv->cfg->fresh ? "fresh" : "pooled");
 		sv_on_ready();
 	}
 	worker_ready(w);
 }
 
-/* The run a message claims to be about, or NULL after a violation. */
-static struct run *current(struct worker *w, uint64_t run_id)
+void pool_on_run_end(struct worker *w, int status)
 {
-	if (!w->run || w->run->id != run_id) {
-		violation(w, "message for a run it does not own");
-		return NULL;
-	}
-	return w->run;
-}
-
-static void detach(struct worker *w)
-{
-	struct run *r = w->run;
-	w->run = NULL;
-	r->worker = NULL;
-	w->runs++;
-}
-
-static void on_frame(struct worker *w, const uint8_t *data, size_t n)
-{
-	const char *why;
-	Gkipc__FromWorker *m = ipc_decode_from_worker(data, n, &why);
-	if (!m) {
-		violation(w, why);
-		return;
-	}
-	struct run *r;
-	switch (m->msg_case) {
-	case GKIPC__FROM_WORKER__MSG_HELLO:
-		on_hello(w, m->hello);
-		break;
-	case GKIPC__FROM_WORKER__MSG_CHUNK:
-		if (!(r = current(w, m->chunk->run_id)) || r->cancelled)
-			break;
-		if (!json_check((const char *)m->chunk->chunk.data,
-				m->chunk->chunk.len)) {
-			violation(w, "stream chunk is not valid JSON");
-			break;
-		}
-		run_on_chunk(r, m->chunk->chunk.data, m->chunk->chunk.len);
-		break;
-	case GKIPC__FROM_WORKER__MSG_RESULT:
-		if (!(r = current(w, m->result->run_id)) || r->cancelled)
-			break;
-		if (m->result->result.len &&
-		    !json_check((const char *)m->result->result.data,
-				m->result->result.len)) {
-			violation(w, "result is not valid JSON");
-			break;
-		}
-		detach(w);
-		run_on_result(r, m->result->result.data, m->result->result.len);
-		worker_ready(w);
-		break;
-	case GKIPC__FROM_WORKER__MSG_ERROR:
-		if (!(r = current(w, m->error->run_id)) || r->cancelled)
-			break;
-		detach(w);
-		run_on_error(r, m->error->code, m->error->message,
-			     m->error->stack);
-		worker_ready(w);
-		break;
-	default:
-		break;
-	}
-	ipc_free_from_worker(m);
-}
-
-/* Decode every whole frame in the buffer. */
-static void drain_frames(struct worker *w)
-{
-	const uint8_t *data;
-	size_t n;
-	int rc;
-	while (w->fd >= 0 && (rc = ipc_rbuf_next(&w->rb, &data, &n)) == 1)
-		on_frame(w, data, n);
-	if (w->fd >= 0 && rc < 0)
-		violation(w, "frame over the size limit");
-}
-
-static void on_readable(evutil_socket_t fd, short what, void *arg)
-{
-	(void)what;
-	struct worker *w = arg;
-	for (int i = 0; i < READS_PER_TURN && w->fd >= 0; i++) {
-		ssize_t n = ipc_rbuf_read(&w->rb, fd);
-		if (n > 0) {
-			drain_frames(w);
-			if (w->rb.drained)
-				break;
-			continue;
-		}
-		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		if (n < 0 && errno == ENOBUFS) {
-			violation(w, "frame over the size limit");
-			break;
-		}
-		/* EOF or error: the worker is gone or going. */
-		log_debug("worker %d closed its channel", (int)w->pid);
-		doom(w, SIGKILL);
-		close_link(w);
-		break;
-	}
-	if (!w->pool->paused && ws_pending(sv->ws) > sv->cfg->max_message_bytes)
-		pool_pause(w->pool, true);
-}
-
-void pool_pause(struct pool *p, bool paused)
-{
-	if (p->paused == paused)
-		return;
-	p->paused = paused;
-	log_debug("%s reading from workers (%zu bytes queued for the manager)",
-		  paused ? "pausing" : "resuming", ws_pending(sv->ws));
-	for (struct worker *w = p->all; w; w = w->next) {
-		if (w->fd < 0)
-			continue;
-		if (paused)
-			event_del(w->rd);
-		else
-			event_add(w->rd, NULL);
-	}
-}
-
-/* ---- process management ----------------------------------------------- */
-
-static void build_argv(struct pool *p)
-{
+	struct pool *p = w->pool;
 	const struct config *c = sv->cfg;
-	int i = 0;
-	snprintf(p->pid_arg, sizeof(p->pid_arg), "%ld", (long)getpid());
-	snprintf(p->frame_arg, sizeof(p->frame_arg), "%zu", p->max_frame);
-	p->argv[i++] = (char *)c->worker_bin;
-	p->argv[i++] = "--fd";
-	p->argv[i++] = "3";
-	p->argv[i++] = "--parent-pid";
-	p->argv[i++] = p->pid_arg;
-	p->argv[i++] = "--max-frame-bytes";
-	p->argv[i++] = p->frame_arg;
-	for (int k = 0; k < c->n_plugins; k++) {
-		p->argv[i++] = "--plugin";
-		p->argv[i++] = (char *)c->plugins[k];
+	const char *why = NULL;
+	if (w->state == W_DYING)
+		return;
+	if (w->single_use)
+		why = "fresh mode";
+	else if (status == 4 || status == 8)
+		why = "it hit a limit";
+	else if (c->max_runs_per_worker && w->runs >= c->max_runs_per_worker)
+		why = "max-runs-per-worker reached";
+	else if (c->max_worker_rss_mb && worker_rss_mb(w) > c->max_worker_rss_mb)
+		why = "max-worker-rss-mb exceeded";
+	if (why) {
+		log_debug("retiring worker %d: %s", (int)w->pid, why);
+		pool_doom(w, SIGKILL);
+		spawn_more(p);
+		return;
 	}
-	p->argv[i] = NULL;
+	worker_ready(w);
 }
 
-static struct worker *spawn(struct pool *p)
+/* ---- spawning --------------------------------------------------------- */
+
+static unsigned clean_idle(const struct pool *p, int profile)
+{
+	unsigned n = 0;
+	for (const struct worker *w = p->idle[profile]; w; w = w->idle_next)
+		n += w->runs == 0;
+	return n;
+}
+
+static struct worker *spawn(struct pool *p, int profile)
 {
 	int sp[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0) {
 		log_err("socketpair: %s", strerror(errno));
 		return NULL;
 	}
-	posix_spawn_file_actions_t fa;
-	posix_spawnattr_t at;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, sp[1], 3);
-	posix_spawnattr_init(&at);
-	sigset_t none, all;
-	sigemptyset(&none);
-	sigfillset(&all);
-	posix_spawnattr_setsigmask(&at, &none);
-	posix_spawnattr_setsigdefault(&at, &all);
-	posix_spawnattr_setpgroup(&at, 0);
-	posix_spawnattr_setflags(&at, POSIX_SPAWN_SETSIGMASK |
-					      POSIX_SPAWN_SETSIGDEF |
-					      POSIX_SPAWN_SETPGROUP);
-	pid_t pid;
-	int rc = posix_spawn(&pid, p->argv[0], &fa, &at, p->argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	posix_spawnattr_destroy(&at);
-	close(sp[1]);
-	if (rc) {
-		log_err("cannot start %s: %s", p->argv[0], strerror(rc));
+	uint64_t id = zygote_spawn(p->zy, profile, sp[1]);
+	if (!id) {
 		close(sp[0]);
 		return NULL;
 	}
-	fcntl(sp[0], F_SETFL, fcntl(sp[0], F_GETFL) | O_NONBLOCK);
-	struct worker *w = calloc(1, sizeof(*w));
-	if (!w)
-		abort();
-	w->pool = p;
-	w->pid = pid;
-	w->fd = sp[0];
-	w->state = W_STARTING;
-	ipc_rbuf_init(&w->rb, p->max_frame);
-	ipc_wbuf_init(&w->wb, 2 * (p->max_frame + IPC_HDR_LEN));
-	w->rd = event_new(sv->base, w->fd, EV_READ | EV_PERSIST, on_readable, w);
-	w->wr = event_new(sv->base, w->fd, EV_WRITE, on_writable, w);
+	struct worker *w = worker_new(p, sp[0], profile);
+	w->spawn_id = id;
 	if (!p->paused)
-		event_add(w->rd, NULL);
+		worker_pause(w, false);
 	w->next = p->all;
 	if (p->all)
 		p->all->prev = w;
 	p->all = w;
 	p->n_all++;
-	p->n_starting++;
-	log_debug("started worker %d", (int)pid);
+	p->n_starting[profile]++;
 	return w;
 }
 
-/* Start workers while runs wait for them, up to --max-workers, and keep
- * at least --workers alive. */
+/* Start workers for queued runs of each class, up to --max-workers, and
+ * keep --workers warm in the default class. */
 static void spawn_more(struct pool *p)
 {
-	if (p->stopping || evtimer_pending(p->respawn, NULL))
+	const struct config *c = sv->cfg;
+	if (p->stopping || !zygote_ready(p->zy))
 		return;
-	while (live(p) < sv->cfg->max_workers &&
-	       (live(p) < sv->cfg->workers || p->n_starting < p->q_len)) {
-		if (!spawn(p))
-			break;
+	for (int k = 0; k < SANDBOX_COUNT; k++) {
+		int cls = (c->sandbox + k) % SANDBOX_COUNT; /* default first */
+		if (p->broken[cls])
+			continue;
+		for (;;) {
+			if (live(p) >= c->max_workers)
+				return;
+			bool want = p->n_starting[cls] < p->q_class[cls];
+			if (want && !p->grow_ok && !p->q_fresh[cls] &&
+			    live_in(p, cls)) {
+				/* Busy workers of this class exist: grow only
+				 * if runs keep waiting (on_grow). */
+				want = false;
+				if (!evtimer_pending(p->grow, NULL)) {
+					struct timeval tv = { 0, GROW_AFTER_MS * 1000 };
+					evtimer_add(p->grow, &tv);
+				}
+			}
+			if (cls == c->sandbox) {
+				unsigned warm = c->fresh ? clean_idle(p, cls) +
+								   p->n_starting[cls]
+							 : live(p);
+				want = want || warm < c->workers;
+			}
+			if (!want || !spawn(p, cls))
+				break;
+		}
 	}
 }
 
-static void on_respawn(evutil_socket_t fd, short what, void *arg)
+static unsigned live_in(const struct pool *p, int cls)
+{
+	unsigned n = 0;
+	for (const struct worker *w = p->all; w; w = w->next)
+		n += w->profile == cls && w->state != W_DYING;
+	return n;
+}
+
+static void on_grow(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
-	spawn_more(arg);
+	struct pool *p = arg;
+	if (!p->q_head)
+		return;
+	long waited = ms_since(&p->q_head->queued_at);
+	if (waited >= GROW_AFTER_MS) {
+		p->grow_ok = true;
+		spawn_more(p);
+		p->grow_ok = false;
+		waited = 0;
+	}
+	if (p->q_head && !evtimer_pending(p->grow, NULL)) {
+		struct timeval tv = { 0, (GROW_AFTER_MS - waited) * 1000 };
+		evtimer_add(p->grow, &tv);
+	}
+}
+
+static void on_zygote_hello(const Gkipc__Hello *h)
+{
+	if (!sv->catalog)
+		sv->catalog = catalog_new(h);
+	spawn_more(the_pool);
+}
+
+static struct worker *by_spawn(struct pool *p, uint64_t id)
+{
+	for (struct worker *w = p->all; w; w = w->next)
+		if (w->spawn_id == id)
+			return w;
+	return NULL;
+}
+
+static void on_spawned(uint64_t id, pid_t pid, const char *error)
+{
+	struct pool *p = the_pool;
+	struct worker *w = by_spawn(p, id);
+	if (!w) {
+		if (pid > 0)
+			kill(pid, SIGKILL);
+		return;
+	}
+	if (pid <= 0) {
+		log_err("the zygote could not start a worker: %s",
+			error && *error ? error : "unknown error");
+		pool_drop(w, 0); /* no pid, no channel: forgotten */
+		return;
+	}
+	if (!w->pid)
+		w->pid = pid;
+	for (unsigned i = 0; i < STASH; i++) {
+		if (p->stash[i].pid == pid) {
+			p->stash[i].pid = 0;
+			forget(p, w, p->stash[i].status, true);
+			return;
+		}
+	}
+	if (w->state == W_DYING)
+		worker_signal(w, SIGKILL);
+}
+
+static void on_zygote_lost(void)
+{
+	struct pool *p = the_pool;
+	/* Spawns it had not answered: their channel will close; workers that
+	 * did start are still ours (their Hello carries their pid). */
+	for (struct worker *w = p->all, *next; w; w = next) {
+		next = w->next;
+		if (!w->pid && w->state == W_STARTING && w->fd < 0)
+			pool_drop(w, 0);
+	}
+}
+
+/* ---- reaping ---------------------------------------------------------- */
+
+static int rm_entry(const char *path, const struct stat *st, int flag,
+		    struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+static void remove_scratch(pid_t pid)
+{
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/worker-%d", sv->cfg->scratch_dir,
+		 (int)pid);
+	if (access(path, F_OK) == 0)
+		nftw(path, rm_entry, 8, FTW_DEPTH | FTW_PHYS);
+}
+
+/* The reply for a run whose worker died, when a limit explains it. */
+static void explain_death(struct run *r, int st)
+{
+	if (r->kill_code || r->cancelled || !WIFSIGNALED(st))
+		return;
+	char buf[200];
+	int sig = WTERMSIG(st);
+	if (sig == SIGXCPU && r->limits.cpu_seconds) {
+		snprintf(buf, sizeof(buf),
+			 "Action exceeded its CPU time limit of %llu s (cpu-seconds)",
+			 (unsigned long long)r->limits.cpu_seconds);
+		run_set_kill(r, 8, buf);
+	} else if (r->limits.memory_mb &&
+		   (sig == SIGSEGV || sig == SIGBUS || sig == SIGABRT)) {
+		snprintf(buf, sizeof(buf),
+			 "worker crashed: SIG%s (%s) with a memory limit of %llu MB (memory-mb) in force",
+			 sigabbrev_np(sig), strsignal(sig),
+			 (unsigned long long)r->limits.memory_mb);
+		run_set_kill(r, 13, buf);
+	}
 }
 
 static void unlink_worker(struct pool *p, struct worker *w)
@@ -563,53 +535,75 @@ static void unlink_worker(struct pool *p, struct worker *w)
 	p->n_all--;
 }
 
-static void on_reaped(struct pool *p, struct worker *w, int st)
+/* The worker is gone for good: answer its run, drop it, refill. */
+static void forget(struct pool *p, struct worker *w, int st, bool have_st)
 {
-	char why[160];
-	describe_exit(st, why, sizeof(why));
+	char why[200];
+	if (have_st)
+		worker_describe_exit(st, why, sizeof(why));
+	else
+		snprintf(why, sizeof(why), "worker lost before it started");
 	bool early = w->state == W_STARTING;
-	doom(w, 0);
+	pool_doom(w, 0);
 	/* Anything it wrote before dying is still in the socket: a result
 	 * sent just before a crash still counts. */
-	while (w->fd >= 0 && ipc_rbuf_read(&w->rb, w->fd) > 0)
-		drain_frames(w);
-	close_link(w);
-	if (w->kill_timer)
-		event_free(w->kill_timer);
+	if (have_st)
+		worker_drain(w);
+	worker_close_link(w);
 	struct run *r = w->run;
 	if (r) {
 		if (r->cancelled)
 			log_info("worker %d ran %s until cancelled (%s)",
 				 (int)w->pid, r->key, why);
 		else
-			log_warn("worker %d running %s: %s", (int)w->pid, r->key, why);
-		detach(w);
+			log_warn("worker %d running %s: %s", (int)w->pid,
+				 r->key, why);
+		explain_death(r, st);
+		w->run = NULL;
+		r->worker = NULL;
 		run_on_worker_lost(r, why);
 	} else if (early && !p->stopping) {
 		log_warn("worker %d died before it was ready: %s", (int)w->pid, why);
 	} else {
 		log_debug("worker %d: %s", (int)w->pid, why);
 	}
+	if (w->pid > 0 && w->profile != SANDBOX_NONE)
+		remove_scratch(w->pid);
+	int profile = w->profile;
 	p->n_dying--;
 	unlink_worker(p, w);
-	free(w);
+	worker_free(w);
 	if (p->stopping)
 		return;
 	if (early) {
-		p->fail_streak++;
-		if (!sv->catalog && p->fail_streak >= STARTUP_FAILURES_FATAL) {
-			log_err("workers keep dying before they are ready; giving up (check the plugins and %s)",
-				sv->cfg->worker_bin);
+		if (have_st && WIFEXITED(st) && WEXITSTATUS(st) == 4 &&
+		    !p->broken[profile]) {
+			char buf[200];
+			snprintf(buf, sizeof(buf),
+				 "sandbox %s is unavailable on this machine (the worker refused to start; see its log)",
+				 sandbox_names[profile]);
+			log_err("%s", buf);
+			p->broken[profile] = strdup(buf);
+			for (struct run *q = p->q_head, *next; q; q = next) {
+				next = q->qnext;
+				if (q->profile == profile) {
+					pool_dequeue(p, q);
+					run_set_kill(q, 9, buf);
+					run_on_worker_lost(q, buf);
+				}
+			}
+			if (!p->any_ready && profile == sv->cfg->sandbox) {
+				sv->exit_code = 1;
+				sv_finish_now();
+				return;
+			}
+		}
+		if (!p->any_ready && ++p->early_deaths >= EARLY_DEATHS_FATAL) {
+			log_err("workers keep dying before they are ready; giving up");
 			sv->exit_code = 1;
 			sv_finish_now();
 			return;
 		}
-		unsigned ms = RESPAWN_MIN_MS << (p->fail_streak < 6 ? p->fail_streak : 6);
-		if (ms > RESPAWN_MAX_MS)
-			ms = RESPAWN_MAX_MS;
-		struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
-		evtimer_add(p->respawn, &tv);
-		return;
 	}
 	spawn_more(p);
 }
@@ -622,13 +616,24 @@ static void on_sigchld(evutil_socket_t fd, short what, void *arg)
 	int st;
 	pid_t pid;
 	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		if (zygote_reaped(p->zy, pid, st))
+			continue;
 		struct worker *w = p->all;
 		while (w && w->pid != pid)
 			w = w->next;
-		if (w)
-			on_reaped(p, w, st);
+		if (w) {
+			w->reaped = true;
+			forget(p, w, st, true);
+			continue;
+		}
+		/* Reaped before the zygote told us its pid. */
+		p->stash[p->stash_next].pid = pid;
+		p->stash[p->stash_next].status = st;
+		p->stash_next = (p->stash_next + 1) % STASH;
 	}
 }
+
+/* ---- cancel, limits, input -------------------------------------------- */
 
 static void on_kill_timer(evutil_socket_t fd, short what, void *arg)
 {
@@ -637,7 +642,7 @@ static void on_kill_timer(evutil_socket_t fd, short what, void *arg)
 	struct worker *w = arg;
 	log_info("worker %d still alive after the grace period: SIGKILL",
 		 (int)w->pid);
-	signal_worker(w, SIGKILL);
+	worker_signal(w, SIGKILL);
 }
 
 void pool_cancel(struct pool *p, struct run *r)
@@ -648,14 +653,64 @@ void pool_cancel(struct pool *p, struct run *r)
 		return;
 	if (w->fd >= 0) {
 		ipc_send_cancel(&w->wb, r->id);
-		flush(w);
+		worker_flush(w);
 	}
 	unsigned grace = sv->cfg->cancel_grace_ms;
-	doom(w, grace ? SIGTERM : SIGKILL);
+	pool_doom(w, grace ? SIGTERM : SIGKILL);
 	if (grace && !w->kill_timer) {
 		w->kill_timer = evtimer_new(sv->base, on_kill_timer, w);
 		struct timeval tv = { grace / 1000, (grace % 1000) * 1000 };
 		evtimer_add(w->kill_timer, &tv);
+	}
+}
+
+void pool_kill_run(struct pool *p, struct run *r)
+{
+	(void)p;
+	if (r->worker)
+		pool_doom(r->worker, SIGKILL);
+}
+
+/* CPU and RSS limits, checked from outside so an action cannot lift them. */
+static void on_watch(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct pool *p = arg;
+	long hz = sysconf(_SC_CLK_TCK);
+	bool again = false;
+	for (struct worker *w = p->all, *next; w; w = next) {
+		next = w->next;
+		struct run *r = w->run;
+		if (w->state != W_BUSY || !r ||
+		    !(r->limits.cpu_seconds || r->limits.memory_mb))
+			continue;
+		again = true;
+		char buf[200];
+		if (r->limits.cpu_seconds &&
+		    worker_cpu_ticks(w) - w->cpu_at_start >
+			    r->limits.cpu_seconds * (uint64_t)hz) {
+			snprintf(buf, sizeof(buf),
+				 "Action exceeded its CPU time limit of %llu s (cpu-seconds)",
+				 (unsigned long long)r->limits.cpu_seconds);
+			run_set_kill(r, 8, buf);
+			pool_doom(w, SIGKILL);
+			continue;
+		}
+		uint64_t rss;
+		if (r->limits.memory_mb &&
+		    (rss = worker_rss_mb(w)) > r->limits.memory_mb) {
+			snprintf(buf, sizeof(buf),
+				 "Action exceeded its memory limit of %llu MB (memory-mb; resident %llu MB)",
+				 (unsigned long long)r->limits.memory_mb,
+				 (unsigned long long)rss);
+			run_set_kill(r, 8, buf);
+			pool_doom(w, SIGKILL);
+		}
+	}
+	if (again) {
+		struct timeval tv = { 0, WATCH_MS * 1000 };
+		evtimer_add(p->watch, &tv);
 	}
 }
 
@@ -668,42 +723,64 @@ void pool_input(struct pool *p, struct run *r, struct jspan chunk)
 	int rc = chunk.n ? ipc_send_input_chunk(&w->wb, r->id, chunk.p, chunk.n)
 			 : ipc_send_end_input(&w->wb, r->id);
 	if (rc < 0) {
-		r->kill_code = 8;
-		r->kill_message = strdup("input stream backlog too large: the action does not read its input");
-		doom(w, SIGKILL);
+		run_set_kill(r, 8, "Action input stream backlog too large: the action does not read its input");
+		pool_doom(w, SIGKILL);
 		return;
 	}
-	flush(w);
+	worker_flush(w);
 }
 
-/* Workers above --workers that idled too long exit. */
+void pool_pause(struct pool *p, bool paused)
+{
+	if (p->paused == paused)
+		return;
+	p->paused = paused;
+	log_debug("%s reading from workers (%zu bytes queued for the manager)",
+		  paused ? "pausing" : "resuming", ws_pending(sv->ws));
+	for (struct worker *w = p->all; w; w = w->next)
+		worker_pause(w, paused);
+}
+
+void pool_check_backpressure(struct pool *p)
+{
+	if (!p->paused && sv->ws && ws_pending(sv->ws) > sv->cfg->max_message_bytes)
+		pool_pause(p, true);
+}
+
+/* Workers beyond --workers that idled too long exit. */
 static void on_idle_tick(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
 	struct pool *p = arg;
-	unsigned keep = sv->cfg->workers;
-	for (struct worker **pp = &p->idle; *pp && live(p) > keep;) {
-		struct worker *w = *pp;
-		if (ms_since(&w->idle_since) < (long)sv->cfg->idle_timeout_ms) {
-			pp = &w->idle_next;
-			continue;
+	for (int c = 0; c < SANDBOX_COUNT; c++) {
+		for (struct worker *w = p->idle[c], *next; w && live(p) > sv->cfg->workers; w = next) {
+			next = w->idle_next;
+			if (ms_since(&w->idle_since) < (long)sv->cfg->idle_timeout_ms)
+				continue;
+			log_debug("worker %d idle for %u ms: retiring it",
+				  (int)w->pid, sv->cfg->idle_timeout_ms);
+			pool_doom(w, SIGKILL);
 		}
-		log_debug("worker %d idle for %u ms: retiring it", (int)w->pid,
-			  sv->cfg->idle_timeout_ms);
-		doom(w, SIGKILL);
 	}
 }
+
+/* ---- life cycle ------------------------------------------------------- */
 
 struct pool *pool_new(void)
 {
 	struct pool *p = calloc(1, sizeof(*p));
 	if (!p)
 		abort();
-	p->max_frame = sv->cfg->max_message_bytes + ((size_t)1 << 20);
-	build_argv(p);
+	the_pool = p;
+	/* Workers are forked by the zygote (via an intermediate that exits):
+	 * as a subreaper we inherit them, reap them, and see how they died. */
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		log_warn("cannot become a child subreaper: %s", strerror(errno));
 	p->sigchld = evsignal_new(sv->base, SIGCHLD, on_sigchld, p);
-	p->respawn = evtimer_new(sv->base, on_respawn, p);
+	p->watch = evtimer_new(sv->base, on_watch, p);
+	p->sweep = event_new(sv->base, -1, 0, on_sweep, p);
+	p->grow = evtimer_new(sv->base, on_grow, p);
 	p->idle_tick = event_new(sv->base, -1, EV_PERSIST, on_idle_tick, p);
 	event_add(p->sigchld, NULL);
 	struct timeval sec = { 1, 0 };
@@ -713,34 +790,51 @@ struct pool *pool_new(void)
 
 int pool_start(struct pool *p)
 {
-	spawn_more(p);
-	return p->n_all ? 0 : -1;
+	static const struct zygote_ops ops = {
+		.on_hello = on_zygote_hello,
+		.on_spawned = on_spawned,
+		.on_lost = on_zygote_lost,
+	};
+	p->zy = zygote_start(&ops);
+	return p->zy ? 0 : -1;
 }
 
 void pool_stop(struct pool *p)
 {
 	p->stopping = true;
+	zygote_stop(p->zy);
+	p->zy = NULL;
 	for (struct worker *w = p->all; w; w = w->next)
-		signal_worker(w, SIGKILL);
+		worker_signal(w, SIGKILL);
 	while (p->all) {
 		struct worker *w = p->all;
-		int st;
-		pid_t r;
-		do
-			r = waitpid(w->pid, &st, 0);
-		while (r < 0 && errno == EINTR);
-		if (r < 0)
-			st = 0;
-		on_reaped(p, w, st);
+		int st = 0;
+		bool have = false;
+		if (w->pid > 0 && !w->reaped) {
+			pid_t r;
+			do
+				r = waitpid(w->pid, &st, 0);
+			while (r < 0 && errno == EINTR);
+			have = r > 0;
+		}
+		forget(p, w, st, have);
 	}
+	/* Anything else re-parented to us (a worker whose Spawned never came). */
+	while (waitpid(-1, NULL, WNOHANG) > 0)
+		;
 }
 
 void pool_free(struct pool *p)
 {
 	if (!p)
 		return;
+	for (int c = 0; c < SANDBOX_COUNT; c++)
+		free(p->broken[c]);
 	event_free(p->sigchld);
-	event_free(p->respawn);
+	event_free(p->watch);
+	event_free(p->sweep);
+	event_free(p->grow);
 	event_free(p->idle_tick);
 	free(p);
+	the_pool = NULL;
 }

@@ -1,6 +1,8 @@
 /* run.c - lifecycle of a runAction and the messages it produces. */
 #include "run.h"
 
+#include <event2/event.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,6 +45,8 @@ static void run_done(struct run *r)
 	strmap_del(&sv->by_request, r->req_id.p, r->req_id.n);
 	strmap_del(&sv->by_trace, r->trace_id, 32);
 	run_free_pending_input(r);
+	if (r->timeout_ev)
+		event_free(r->timeout_ev);
 	free(r->kill_message);
 	free((char *)r->req_id.p);
 	free(r->key);
@@ -59,6 +63,28 @@ static void finish_error(struct run *r, int status, const char *message,
 		rpc_send_error(r->req_id, RPC_ACTION_ERROR, status, message,
 			       r->trace_id, stack);
 	run_done(r);
+}
+
+static void on_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct run *r = arg;
+	char msg[160];
+	snprintf(msg, sizeof(msg),
+		 "Action exceeded its time limit of %llu ms (timeout-ms)",
+		 (unsigned long long)r->limits.timeout_ms);
+	if (r->cancelled)
+		return;
+	if (r->state == RUN_QUEUED) {
+		pool_dequeue(sv->pool, r);
+		finish_error(r, 4, msg, NULL);
+		return;
+	}
+	log_info("%s (trace %s) timed out after %llu ms: killing its worker",
+		 r->key, r->trace_id, (unsigned long long)r->limits.timeout_ms);
+	run_set_kill(r, 4, msg);
+	pool_kill_run(sv->pool, r);
 }
 
 void run_begin(struct run *r)
@@ -83,10 +109,29 @@ void run_begin(struct run *r)
 	strmap_put(&sv->by_trace, r->trace_id, 32, r);
 	sv->n_runs++;
 	notify_state(r);
-	if (pool_submit(sv->pool, r) < 0)
+	if (r->limits.timeout_ms) {
+		uint64_t ms = r->limits.timeout_ms;
+		struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+		r->timeout_ev = evtimer_new(sv->base, on_timeout, r);
+		evtimer_add(r->timeout_ev, &tv);
+	}
+	int rc = pool_submit(sv->pool, r);
+	if (rc == -1)
 		finish_error(r, 8,
 			     "Too many actions waiting for a worker (--queue-max reached)",
 			     NULL);
+	else if (rc < 0)
+		finish_error(r, r->kill_code, r->kill_message, NULL);
+}
+
+void run_set_kill(struct run *r, int status, const char *message)
+{
+	if (r->kill_code)
+		return;
+	r->kill_code = status;
+	r->kill_message = strdup(message);
+	if (!r->kill_message)
+		abort();
 }
 
 void run_on_chunk(struct run *r, const uint8_t *json, size_t n)

@@ -36,5 +36,8 @@ void run_input(struct run *r, struct ws_event *msg, struct jspan chunk);
 /* The manager link dropped: cancel everything, reply to nothing. */
 void run_cancel_all(int silent);
 void run_free_pending_input(struct run *r);
+/* Remember why the run's worker is being killed: the status and message
+ * to answer with once it is reaped (the first reason wins). */
+void run_set_kill(struct run *r, int status, const char *message);
 
 #endif

@@ -8,8 +8,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "config.h"
+#include "ipc.pb-c.h"
 #include "jspan.h"
 #include "strmap.h"
 
@@ -51,6 +53,12 @@ struct run {
 	struct run *qprev, *qnext;     /* wait queue */
 	struct pending_input *in_head, *in_tail;
 	size_t queued_bytes;
+	Gkipc__Limits limits;  /* effective: action override, else default */
+	uint64_t out_bytes;    /* result + chunk bytes so far */
+	int profile;           /* SANDBOX_* the worker must have */
+	bool fresh;            /* needs a process that never ran anything */
+	struct event *timeout_ev;
+	struct timespec queued_at;
 };
 
 struct sv {
