@@ -652,6 +652,31 @@ static void test_probe(const char *sandbox, const char *want)
 	shutdown_worker(&w);
 }
 
+/* Where a profile cannot be had: standard warns and goes on, strict exits
+ * 4 before its Hello. (The kernel here grants every feature; a scratch
+ * root that does not exist is a refusal we can provoke.) */
+static void test_refusal(void)
+{
+	struct wk w;
+	Gkipc__FromWorker *h;
+
+	h = wk_zspawn(&Z, &w, 900, "standard", "/nonexistent/gk", -1, 0);
+	CHECK(h && h->msg_case == GKIPC__FROM_WORKER__MSG_HELLO);
+	ipc_free_from_worker(h);
+	if (w.pid > 0) {
+		wk_run(&w, 1, "/test/scratchCount", S("null"), 0, 0);
+		expect_result(&w, 1, "-1"); /* no scratch directory */
+		shutdown_worker(&w);
+	}
+	h = wk_zspawn(&Z, &w, 901, "strict", "/nonexistent/gk", -1, 0);
+	CHECK(h == NULL); /* EOF instead of a Hello */
+	ipc_free_from_worker(h);
+	CHECK(w.pid > 0);
+	if (w.pid > 0)
+		expect_exit(&w, 4);
+	wk_stop(&w);
+}
+
 static void setup_paths(void)
 {
 	const char *b = getenv("GK_BUILD_DIR");
@@ -723,6 +748,7 @@ int main(void)
 	test_fork_bomb();
 	test_network();
 	test_strict_files();
+	test_refusal();
 	test_probe("none", "\"ptrace\":3,\"mount\":2,\"unshare\":0,"
 			   "\"clone_newuser\":0");
 	test_probe("standard", "{\"ptrace\":1,\"mount\":1,\"unshare\":1,"
