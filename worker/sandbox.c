@@ -309,6 +309,21 @@ static void drop_ids(const Gkipc__SpawnWorker *sp)
 		refused("a verified uid/gid change", EPERM);
 }
 
+/* Is our uid 0 the real root (initial user namespace)? Not when the
+ * intermediate made a user namespace for an unprivileged zygote. */
+static int real_root(void)
+{
+	char line[128];
+	unsigned long in = 1, out = 1, n = 0;
+	FILE *f = fopen("/proc/self/uid_map", "re");
+
+	if (f && fgets(line, sizeof(line), f))
+		sscanf(line, "%lu %lu %lu", &in, &out, &n);
+	if (f)
+		fclose(f);
+	return geteuid() == 0 && in == 0 && out == 0 && n == 4294967295UL;
+}
+
 static void standard_privs(const Gkipc__SpawnWorker *sp)
 {
 	const char *why;
@@ -319,7 +334,7 @@ static void standard_privs(const Gkipc__SpawnWorker *sp)
 	drop_bounding_set();
 	if (sp->run_as_set)
 		drop_ids(sp);
-	else if (geteuid() == 0)
+	else if (real_root())
 		wlog("warning: sandbox %s: no run-as uid given, running as "
 		     "uid 0 without capabilities", profile_names[profile]);
 	if (drop_caps() < 0)
