@@ -8,6 +8,8 @@
 #define CONFIG_MAX_PLUGINS 32
 
 enum { SANDBOX_NONE, SANDBOX_STANDARD, SANDBOX_STRICT, SANDBOX_COUNT };
+/* RLIMIT_NPROC of sandboxed actions when --max-procs is not given. */
+#define SANDBOX_DEFAULT_MAX_PROCS 256
 extern const char *const sandbox_names[SANDBOX_COUNT];
 /* "standard" -> SANDBOX_STANDARD; -1 if unknown. "" -> dflt. */
 int sandbox_from_name(const char *name, int dflt);

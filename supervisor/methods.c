@@ -95,6 +95,9 @@ static void effective_limits(struct run *r, const struct action *a)
 	r->profile = sandbox_from_name(a->sandbox, c->sandbox);
 	if (r->profile < 0)
 		r->profile = c->sandbox;
+	/* A sandbox contains fork bombs even when nobody set --max-procs. */
+	if (!l->max_procs && r->profile != SANDBOX_NONE)
+		l->max_procs = SANDBOX_DEFAULT_MAX_PROCS;
 }
 
 static void run_action(struct rpc_req *req)

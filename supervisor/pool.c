@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -24,6 +25,8 @@
 #include "zygote.h"
 
 #define EARLY_DEATHS_FATAL 3 /* before any worker was ever ready */
+#define RESPAWN_MIN_MS 100   /* backoff after a worker died before its hello */
+#define RESPAWN_MAX_MS 5000
 #define WATCH_MS 25          /* CPU/RSS limit polling period */
 /* A pooled run waits this long for a busy worker of its class before the
  * pool grows: short CPU-bound actions turn workers over faster than new
@@ -46,7 +49,7 @@ struct pool {
 	unsigned early_deaths;
 	bool any_ready, paused, stopping;
 	struct zygote *zy;
-	struct event *sigchld, *idle_tick, *watch, *sweep, *grow;
+	struct event *sigchld, *idle_tick, *watch, *sweep, *grow, *respawn;
 	struct { pid_t pid; int status; } stash[STASH];
 	unsigned stash_next;
 };
@@ -79,6 +82,7 @@ static void idle_remove(struct pool *p, struct worker *w)
 }
 
 static void spawn_more(struct pool *p);
+static void on_respawn(evutil_socket_t fd, short what, void *arg);
 static unsigned live_in(const struct pool *p, int cls);
 static void forget(struct pool *p, struct worker *w, int status,
 		   bool have_status);
@@ -287,6 +291,7 @@ void pool_on_hello(struct worker *w, const Gkipc__Hello *h)
 	struct pool *p = w->pool;
 	p->n_starting[w->profile]--;
 	p->early_deaths = 0;
+	w->said_hello = true;
 	if (!w->pid)
 		w->pid = h->pid;
 	log_debug("worker %d ready (%s)", (int)w->pid, sandbox_names[w->profile]);
@@ -366,7 +371,8 @@ static struct worker *spawn(struct pool *p, int profile)
 static void spawn_more(struct pool *p)
 {
 	const struct config *c = sv->cfg;
-	if (p->stopping || !zygote_ready(p->zy))
+	if (p->stopping || !zygote_ready(p->zy) ||
+	    evtimer_pending(p->respawn, NULL))
 		return;
 	for (int k = 0; k < SANDBOX_COUNT; k++) {
 		int cls = (c->sandbox + k) % SANDBOX_COUNT; /* default first */
@@ -543,7 +549,7 @@ static void forget(struct pool *p, struct worker *w, int st, bool have_st)
 		worker_describe_exit(st, why, sizeof(why));
 	else
 		snprintf(why, sizeof(why), "worker lost before it started");
-	bool early = w->state == W_STARTING;
+	bool early = !w->said_hello;
 	pool_doom(w, 0);
 	/* Anything it wrote before dying is still in the socket: a result
 	 * sent just before a crash still counts. */
@@ -555,6 +561,9 @@ static void forget(struct pool *p, struct worker *w, int st, bool have_st)
 		if (r->cancelled)
 			log_info("worker %d ran %s until cancelled (%s)",
 				 (int)w->pid, r->key, why);
+		else if (r->kill_code)
+			log_info("worker %d running %s was stopped: %s",
+				 (int)w->pid, r->key, r->kill_message);
 		else
 			log_warn("worker %d running %s: %s", (int)w->pid,
 				 r->key, why);
@@ -598,14 +607,30 @@ static void forget(struct pool *p, struct worker *w, int st, bool have_st)
 				return;
 			}
 		}
-		if (!p->any_ready && ++p->early_deaths >= EARLY_DEATHS_FATAL) {
+		if (!p->any_ready && p->early_deaths + 1 >= EARLY_DEATHS_FATAL) {
 			log_err("workers keep dying before they are ready; giving up");
 			sv->exit_code = 1;
 			sv_finish_now();
 			return;
 		}
+		/* Do not fork in a tight loop while workers cannot start. */
+		unsigned shift = p->early_deaths < 6 ? p->early_deaths : 6;
+		unsigned ms = RESPAWN_MIN_MS << shift;
+		if (ms > RESPAWN_MAX_MS)
+			ms = RESPAWN_MAX_MS;
+		p->early_deaths++;
+		struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+		evtimer_add(p->respawn, &tv);
+		return;
 	}
 	spawn_more(p);
+}
+
+static void on_respawn(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	spawn_more(arg);
 }
 
 static void on_sigchld(evutil_socket_t fd, short what, void *arg)
@@ -781,6 +806,7 @@ struct pool *pool_new(void)
 	p->watch = evtimer_new(sv->base, on_watch, p);
 	p->sweep = event_new(sv->base, -1, 0, on_sweep, p);
 	p->grow = evtimer_new(sv->base, on_grow, p);
+	p->respawn = evtimer_new(sv->base, on_respawn, p);
 	p->idle_tick = event_new(sv->base, -1, EV_PERSIST, on_idle_tick, p);
 	event_add(p->sigchld, NULL);
 	struct timeval sec = { 1, 0 };
@@ -790,6 +816,10 @@ struct pool *pool_new(void)
 
 int pool_start(struct pool *p)
 {
+	/* Sandboxed workers make their scratch directories under it. */
+	if (mkdir(sv->cfg->scratch_dir, 0711) < 0 && errno != EEXIST)
+		log_warn("cannot create the scratch directory %s: %s",
+			 sv->cfg->scratch_dir, strerror(errno));
 	static const struct zygote_ops ops = {
 		.on_hello = on_zygote_hello,
 		.on_spawned = on_spawned,
@@ -834,6 +864,7 @@ void pool_free(struct pool *p)
 	event_free(p->watch);
 	event_free(p->sweep);
 	event_free(p->grow);
+	event_free(p->respawn);
 	event_free(p->idle_tick);
 	free(p);
 	the_pool = NULL;
