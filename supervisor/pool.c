@@ -511,10 +511,10 @@ static void remove_scratch(pid_t pid)
 /* The reply for a run whose worker died, when a limit explains it. */
 static void explain_death(struct run *r, int st)
 {
-	if (r->kill_code || r->cancelled || !WIFSIGNALED(st))
+	int sig = worker_exit_signal(st);
+	if (r->kill_code || r->cancelled || !sig)
 		return;
 	char buf[200];
-	int sig = WTERMSIG(st);
 	if (sig == SIGXCPU && r->limits.cpu_seconds) {
 		snprintf(buf, sizeof(buf),
 			 "Action exceeded its CPU time limit of %llu s (cpu-seconds)",

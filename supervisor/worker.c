@@ -85,10 +85,22 @@ void worker_signal(struct worker *w, int sig)
 	kill(w->pid, sig);
 }
 
+int worker_exit_signal(int st)
+{
+	if (WIFSIGNALED(st))
+		return WTERMSIG(st);
+	/* A worker that is PID 1 of its namespace cannot die by most signals
+	 * at their default action: it catches them and exits 128 + sig. Its
+	 * own exit codes are all below 128. */
+	if (WIFEXITED(st) && WEXITSTATUS(st) > 128 && WEXITSTATUS(st) < 128 + 65)
+		return WEXITSTATUS(st) - 128;
+	return 0;
+}
+
 void worker_describe_exit(int st, char *buf, size_t n)
 {
-	if (WIFSIGNALED(st)) {
-		int sig = WTERMSIG(st);
+	int sig = worker_exit_signal(st);
+	if (sig) {
 		const char *abbr = sigabbrev_np(sig);
 		if (abbr)
 			snprintf(buf, n, "worker crashed: SIG%s (%s)", abbr,

@@ -57,6 +57,9 @@ void worker_close_link(struct worker *w);
 /* Read what the (dead) worker left in its socket and handle it. */
 void worker_drain(struct worker *w);
 void worker_pause(struct worker *w, bool paused);
+/* The signal that ended the worker (by signal, or caught as PID 1 and
+ * turned into exit 128 + sig); 0 if none. */
+int worker_exit_signal(int wait_status);
 /* "worker crashed: SIGSEGV (Segmentation fault)" etc. */
 void worker_describe_exit(int wait_status, char *buf, size_t n);
 /* utime+stime of the worker process in clock ticks; 0 if unknown. */
