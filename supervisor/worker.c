@@ -328,6 +328,9 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 		}
 		/* EOF or error: the worker is gone or going. */
 		log_debug("worker %d closed its channel", (int)w->pid);
+		if (w->run)
+			run_set_kill(w->run, 13,
+				     "worker closed its IPC channel during the run");
 		pool_drop(w, SIGKILL);
 		break;
 	}
