@@ -83,6 +83,7 @@ export function procStat(pid) {
     ppid: Number(f[1]),
     pgrp: Number(f[2]),
     starttime: f[19], // field 22
+    cpuTicks: Number(f[11]) + Number(f[12]), // utime + stime (fields 14, 15)
   };
 }
 
@@ -124,6 +125,23 @@ export function descendants(rootPid) {
 export function isAlive(rec) {
   const st = procStat(rec.pid);
   return !!st && st.starttime === rec.starttime && st.state !== 'Z';
+}
+
+/**
+ * Waits until one descendant of rootPid has burnt minTicks of CPU since the
+ * call (a busy loop); resolves to its procStat record.
+ */
+export async function findBurner(rootPid, { minTicks = 20, timeoutMs = 10000 } = {}) {
+  const base = new Map(descendants(rootPid).map((p) => [`${p.pid}/${p.starttime}`, p.cpuTicks]));
+  return waitFor(
+    () =>
+      descendants(rootPid).find(
+        (p) => p.state !== 'Z' && p.cpuTicks - (base.get(`${p.pid}/${p.starttime}`) ?? 0) >= minTicks
+      ),
+    timeoutMs,
+    `a descendant of ${rootPid} burning CPU`,
+    20
+  );
 }
 
 /** The recorded processes that are still alive. */
