@@ -76,10 +76,11 @@ describe('cancel', () => {
   test('/flow/crash among 3 concurrent sleeps {ms:500}: one INTERNAL "worker crashed: SIGSEGV", three 500s, still registered', async () => {
     const sleeps = [1, 2, 3].map(() => m.runAction('/flow/sleep', { ms: 500 }, {}, { timeoutMs: 20000 }));
     const crash = m.runAction('/flow/crash', { boom: true }, {}, { timeoutMs: 20000 });
-    const c = await crash;
+    // settle everything first, so a failed assertion leaves nothing pending
+    const [c, ...done] = await Promise.all([crash, ...sleeps]);
     const details = assertActionError(c.reply, c.id, 13, /^worker crashed: SIGSEGV/);
     assert.deepEqual(c.run.states, [{ traceId: details.traceId }]);
-    for (const s of await Promise.all(sleeps)) assertRunOk(s.reply, s.id, 500);
+    for (const s of done) assertRunOk(s.reply, s.id, 500);
     const la = await m.request('listActions');
     for (const k of DEMO_KEYS) assert.ok(la.result.actions[k], `${k} still listed`);
     assert.deepEqual(await m.echo({ after: 'crash' }), { after: 'crash' });
