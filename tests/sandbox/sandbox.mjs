@@ -198,7 +198,7 @@ export async function orphanPid(m, mark, timeoutMs = 5000) {
   return { local: Number(hit[1]), global: Number(hit[2]) };
 }
 
-export { procStat, isAlive, alive, descendants };
+export { procStat, isAlive, alive, descendants, waitFor, withTimeout } from '../integration/manager.mjs';
 
 /**
  * The common shape of a limit scenario on a supervisor whose only worker is
