@@ -158,7 +158,8 @@ export async function concurrentSleep(m, boundMs = 3000) {
   const r = startRun(m, '/flow/sleep', { ms: 200 }, {}, boundMs);
   const reply = await r.done;
   assertResult(reply, 200);
-  assert.ok(r.done.ms >= 200, `sleep 200 answered after ${r.done.ms} ms`);
+  // It did sleep (give or take a coarse clock's jiffy).
+  assert.ok(r.done.ms >= 190, `sleep 200 answered after ${r.done.ms} ms`);
   return r.done.ms;
 }
 

@@ -15,7 +15,9 @@ describe('limits: --timeout-ms', () => {
       code: 4,
       message: 'Action exceeded its time limit of 300 ms (timeout-ms)',
     });
-    assert.ok(ms >= 300, `answered after ${ms.toFixed(0)} ms, before the 300 ms limit`);
+    // Not early either; the supervisor's timer runs on libevent's coarse
+    // monotonic clock, which may fire up to a jiffy (<= 10 ms) early.
+    assert.ok(ms >= 290, `answered after ${ms.toFixed(0)} ms, before the 300 ms limit`);
     assert.ok(ms < 1000, `answered after ${ms.toFixed(0)} ms, want < 1000`);
   });
 
