@@ -514,6 +514,11 @@ static void explain_death(struct run *r, int st)
 	int sig = worker_exit_signal(st);
 	if (r->kill_code || r->cancelled || !sig)
 		return;
+	if (r->worker && r->worker->hung_up && sig == SIGKILL) {
+		/* The SIGKILL was ours, sent because the channel closed. */
+		run_set_kill(r, 13, "worker closed its IPC channel during the run");
+		return;
+	}
 	char buf[200];
 	if (sig == SIGXCPU && r->limits.cpu_seconds) {
 		snprintf(buf, sizeof(buf),

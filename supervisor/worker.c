@@ -328,9 +328,10 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
 		}
 		/* EOF or error: the worker is gone or going. */
 		log_debug("worker %d closed its channel", (int)w->pid);
-		if (w->run)
-			run_set_kill(w->run, 13,
-				     "worker closed its IPC channel during the run");
+		/* Usually it just died (and SIGCHLD will tell how); if it is
+		 * still alive, our SIGKILL below ends it, and pool.c then
+		 * blames the hang-up rather than our own signal. */
+		w->hung_up = true;
 		pool_drop(w, SIGKILL);
 		break;
 	}

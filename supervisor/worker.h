@@ -34,7 +34,8 @@ struct worker {
 	int fd;                      /* -1 once closed */
 	enum wstate state;
 	bool reaped;
-	bool said_hello;             /* it got as far as being ready */
+	bool said_hello;
+	bool hung_up;                /* closed its channel while alive */             /* it got as far as being ready */
 	bool single_use;             /* ran a fresh-mode action: retire after */
 	int wait_status;
 	struct event *rd, *wr, *kill_timer;
