@@ -92,7 +92,8 @@ int run_charge_output(gk_ctx *ctx, size_t n)
 	if (!ctx->max_output || ctx->output <= ctx->max_output)
 		return 0;
 	snprintf(msg, sizeof(msg),
-		 "output exceeds limits.max_output_bytes (%" PRIu64 " bytes)",
+		 "Action output exceeded its limit of %" PRIu64
+		 " bytes (max-output-bytes)",
 		 ctx->max_output);
 	return run_fail(ctx, GK_RESOURCE_EXHAUSTED, msg);
 }

@@ -268,12 +268,13 @@ static void test_output_limit(struct wk *w)
 	expect_chunk(w, 50, "{\"i\":1}");
 	expect_chunk(w, 50, "{\"i\":2}");
 	expect_chunk(w, 50, "{\"i\":3}");
-	expect_error(w, 50, GK_RESOURCE_EXHAUSTED, "max_output_bytes (30");
+	expect_error(w, 50, GK_RESOURCE_EXHAUSTED,
+		     "Action output exceeded its limit of 30 bytes (max-output-bytes)");
 	/* The same limit on a result. */
 	wk_req_init(&r, 51, "/flow/echo", S("\"0123456789012345678901234567890\""));
 	r.limits = &l;
 	wk_send_run(w, &r);
-	expect_error(w, 51, GK_RESOURCE_EXHAUSTED, "max_output_bytes");
+	expect_error(w, 51, GK_RESOURCE_EXHAUSTED, "(max-output-bytes)");
 }
 
 static void test_big_echo(struct wk *w)
