@@ -12,6 +12,12 @@ if [ ! -f "$BUILD_DIR/build.ninja" ]; then
 fi
 ninja -C "$BUILD_DIR"
 
+# Run the protocol tests against the JS reference runtime too when
+# tools/setup.sh installed it (GK_TEST_JS_RUNTIME=0 to skip them).
+if [ -d tools/bench/js-runtime/node_modules/genkit ]; then
+	export GK_TEST_JS_RUNTIME=${GK_TEST_JS_RUNTIME:-1}
+fi
+
 log="$BUILD_DIR/meson-logs/testlog.json"
 rm -f "$log"
 rc=0

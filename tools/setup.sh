@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent setup: Debian packages, the test npm deps, a configured and
 # built ./build. Safe to run again: each step is skipped when already done.
-#   tools/setup.sh                  # packages + npm ci (tests/) + build
-#   GK_SETUP_JS_RUNTIME=1 tools/setup.sh   # also npm ci tools/bench/js-runtime
+#   tools/setup.sh                  # packages + npm ci (tests/, JS runtime) + build
+#   GK_SETUP_JS_RUNTIME=0 tools/setup.sh   # skip the JS reference runtime (323 MB)
 #   BUILD_DIR=/tmp/b tools/setup.sh        # another build directory
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
@@ -57,7 +57,9 @@ npm_ci() { # dir
 	echo "$want" >"$stamp"
 }
 npm_ci tests
-if [ "${GK_SETUP_JS_RUNTIME:-0}" = 1 ]; then npm_ci tools/bench/js-runtime; fi
+# The JS reference runtime (genkit 1.42) for the comparison tests and
+# benchmarks; tools/run-tests.sh runs its tests when it is installed.
+if [ "${GK_SETUP_JS_RUNTIME:-1}" = 1 ]; then npm_ci tools/bench/js-runtime; fi
 
 # --- build -------------------------------------------------------------------
 if [ ! -f "$BUILD_DIR/build.ninja" ]; then
