@@ -21,7 +21,7 @@
 #endif
 
 enum {
-	OPT_URL = 256, OPT_DEMO, OPT_PLUGIN, OPT_WORKERS, OPT_MAX_WORKERS,
+	OPT_URL = 256, OPT_DEMO, OPT_DEMO_LIMITS, OPT_PLUGIN, OPT_WORKERS, OPT_MAX_WORKERS,
 	OPT_QUEUE_MAX, OPT_GRACE, OPT_SHUTDOWN, OPT_IDLE, OPT_MAX_MSG,
 	OPT_PING, OPT_NAME, OPT_WORKER_BIN, OPT_LOG, OPT_TIMEOUT, OPT_CPU,
 	OPT_MEM, OPT_OUT, OPT_FILES, OPT_PROCS, OPT_MODE, OPT_MAX_RUNS,
@@ -43,6 +43,7 @@ int sandbox_from_name(const char *name, int dflt)
 static const struct option opts[] = {
 	{ "url", required_argument, NULL, OPT_URL },
 	{ "demo", no_argument, NULL, OPT_DEMO },
+	{ "demo-limits", no_argument, NULL, OPT_DEMO_LIMITS },
 	{ "plugin", required_argument, NULL, OPT_PLUGIN },
 	{ "workers", required_argument, NULL, OPT_WORKERS },
 	{ "max-workers", required_argument, NULL, OPT_MAX_WORKERS },
@@ -83,6 +84,8 @@ static void usage(FILE *f)
 "\n"
 "  --url URL               manager WebSocket (default: $GENKIT_REFLECTION_V2_SERVER)\n"
 "  --demo                  serve the demo actions (/flow/echo, /flow/count, ...)\n"
+"  --demo-limits           also serve one demo action per limit / sandbox rule\n"
+"                          (/flow/allocate, forkBomb, writeFile, connect, spawnOrphan)\n"
 "  --plugin PATH           load actions from this shared library (repeatable)\n"
 "  --workers N             workers started up front and kept (default: CPUs)\n"
 "  --max-workers N         upper bound on workers (default 64)\n"
@@ -152,6 +155,23 @@ static void exe_dir(char *buf, size_t n)
 		*slash = 0;
 }
 
+/* Put the build tree's (else the installed) demo plugin `file` first. */
+static void add_demo(struct config *c, const char *dir, const char *file,
+		     char buf[4200])
+{
+	snprintf(buf, 4200, "%s/../tools/demo/%s", dir, file);
+	if (!exists(buf, R_OK))
+		snprintf(buf, 4200, "%s/%s", GK_PKGLIBDIR, file);
+	if (c->n_plugins == CONFIG_MAX_PLUGINS) {
+		fprintf(stderr, "genkit-supervisor: too many plugins\n");
+		exit(2);
+	}
+	memmove(c->plugins + 1, c->plugins,
+		sizeof(c->plugins[0]) * (size_t)c->n_plugins);
+	c->plugins[0] = buf;
+	c->n_plugins++;
+}
+
 static void locate(struct config *c)
 {
 	char dir[4000];
@@ -172,21 +192,11 @@ static void locate(struct config *c)
 			c->worker_bin = c->worker_buf;
 		}
 	}
-	if (c->demo) {
-		snprintf(c->demo_buf, sizeof(c->demo_buf),
-			 "%s/../tools/demo/genkit-demo.so", dir);
-		if (!exists(c->demo_buf, R_OK))
-			snprintf(c->demo_buf, sizeof(c->demo_buf),
-				 "%s/genkit-demo.so", GK_PKGLIBDIR);
-		if (c->n_plugins == CONFIG_MAX_PLUGINS) {
-			fprintf(stderr, "genkit-supervisor: too many plugins\n");
-			exit(2);
-		}
-		memmove(c->plugins + 1, c->plugins,
-			sizeof(c->plugins[0]) * (size_t)c->n_plugins);
-		c->plugins[0] = c->demo_buf;
-		c->n_plugins++;
-	}
+	/* Demo plugins go first, in this order. */
+	if (c->demo_limits)
+		add_demo(c, dir, "genkit-demo-limits.so", c->limits_buf);
+	if (c->demo)
+		add_demo(c, dir, "genkit-demo.so", c->demo_buf);
 }
 
 /* --run-as USER, or nobody when we are root and sandboxing. */
@@ -232,10 +242,11 @@ void config_parse(struct config *c, int argc, char **argv)
 		switch (o) {
 		case OPT_URL: c->url = optarg; break;
 		case OPT_DEMO: c->demo = 1; break;
+		case OPT_DEMO_LIMITS: c->demo_limits = 1; break;
 		case OPT_PLUGIN:
-			if (c->n_plugins == CONFIG_MAX_PLUGINS - 1) {
+			if (c->n_plugins == CONFIG_MAX_PLUGINS - 2) {
 				fprintf(stderr, "genkit-supervisor: at most %d plugins\n",
-					CONFIG_MAX_PLUGINS - 1);
+					CONFIG_MAX_PLUGINS - 2);
 				exit(2);
 			}
 			c->plugins[c->n_plugins++] = optarg;
@@ -318,7 +329,7 @@ void config_parse(struct config *c, int argc, char **argv)
 		c->scratch_dir = "/tmp/genkit-scratch";
 	resolve_run_as(c);
 	if (c->n_plugins == 0) {
-		fprintf(stderr, "genkit-supervisor: no actions to serve: pass --demo or --plugin PATH\n");
+		fprintf(stderr, "genkit-supervisor: no actions to serve: pass --demo, --demo-limits or --plugin PATH\n");
 		exit(2);
 	}
 }

@@ -22,6 +22,7 @@ struct config {
 	const char *plugins[CONFIG_MAX_PLUGINS];
 	int n_plugins;
 	int demo;                   /* --demo */
+	int demo_limits;            /* --demo-limits */
 	unsigned workers;           /* --workers: prefork and minimum */
 	unsigned max_workers;       /* --max-workers */
 	unsigned queue_max;         /* --queue-max: runs waiting for a worker */
@@ -49,6 +50,7 @@ struct config {
 	char runtime_id_buf[32];
 	char worker_buf[4200];
 	char demo_buf[4200];
+	char limits_buf[4200];
 };
 
 /* Parse argv/env into cfg; prints usage and exits on --help or bad flags. */

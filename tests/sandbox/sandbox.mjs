@@ -75,12 +75,13 @@ export function descendantsOfUid(m, uid) {
 const live = [];
 
 /**
- * A supervisor with --demo, --workers 1 (unless args say otherwise) and
+ * A supervisor with --demo --demo-limits, --workers 1 (unless args say otherwise) and
  * args; waits for register (which follows the first worker's hello) and
  * notes the zygote. Push nothing: closeSupervisors() in after() ends them.
  */
 export async function startSupervisor(args = [], opts = {}) {
-  const a = args.includes('--workers') ? args : ['--workers', '1', ...args];
+  const base = args.includes('--workers') ? args : ['--workers', '1', ...args];
+  const a = ['--demo-limits', ...base];
   const m = new TestManager({ ...opts, args: a });
   live.push(m);
   await m.start();

@@ -17,7 +17,7 @@
 
 extern char **environ;
 
-static char worker_path[4096], demo_path[4096];
+static char worker_path[4096], demo_path[4096], limits_path[4096];
 
 static void paths(void)
 {
@@ -27,6 +27,8 @@ static void paths(void)
 		b = ".";
 	snprintf(worker_path, sizeof(worker_path), "%s/worker/genkit-worker", b);
 	snprintf(demo_path, sizeof(demo_path), "%s/tools/demo/genkit-demo.so", b);
+	snprintf(limits_path, sizeof(limits_path),
+		 "%s/tools/demo/genkit-demo-limits.so", b);
 }
 
 static long long now_ms(void)
@@ -96,6 +98,10 @@ int wk_spawn(struct wk *w, const char *plugin, const char *const *extra,
 	argv[n++] = ppid;
 	argv[n++] = "--plugin";
 	argv[n++] = (char *)(plugin ? plugin : demo_path);
+	if (!plugin) { /* both demo plugins: all 12 demo actions */
+		argv[n++] = "--plugin";
+		argv[n++] = limits_path;
+	}
 	for (; extra && *extra && n < 30; extra++)
 		argv[n++] = (char *)*extra;
 	argv[n] = NULL;
