@@ -547,8 +547,14 @@ def render(D, outdir):
         w(f"| {name} | {mark} | {line} |")
     w("")
 
-    w("## Where the time goes\n")
-    w("TODO: fill from profiling (perf of the supervisor, worker and client at C=16).\n")
+    # Hand-written analysis lives beside this script, so reruns keep it.
+    notes = os.path.join(os.path.dirname(os.path.abspath(__file__)), "where-the-time-goes.md")
+    if os.path.exists(notes):
+        with open(notes) as f:
+            w(f.read().rstrip() + "\n")
+    else:
+        w("## Where the time goes\n")
+        w("(no tools/bench/where-the-time-goes.md)\n")
 
     w("## How these numbers were made\n")
     w("```sh")
