@@ -22,39 +22,9 @@ int t_passed, t_failed;
 
 /* ---- expectations ------------------------------------------------------*/
 
-static Gkipc__FromWorker *expect(struct wk *w, int msg_case)
-{
-	Gkipc__FromWorker *m = wk_recv(w, WK_TIMEOUT_MS);
-
-	if (!m) {
-		T_FAIL("expected message %d, got nothing", msg_case);
-		return NULL;
-	}
-	if ((int)m->msg_case != msg_case) {
-		T_FAIL("expected message %d, got %d%s%s", msg_case,
-		       (int)m->msg_case, m->error ? ": " : "",
-		       m->error ? m->error->message : "");
-		ipc_free_from_worker(m);
-		return NULL;
-	}
-	t_passed++;
-	return m;
-}
-
-static void expect_result(struct wk *w, uint64_t run_id, const char *json)
-{
-	Gkipc__FromWorker *m = expect(w, GKIPC__FROM_WORKER__MSG_RESULT);
-
-	if (!m)
-		return;
-	CHECK_INT(m->result->run_id, run_id);
-	CHECK_BYTES(m->result->result.data, m->result->result.len, json);
-	ipc_free_from_worker(m);
-}
-
 static void expect_chunk(struct wk *w, uint64_t run_id, const char *json)
 {
-	Gkipc__FromWorker *m = expect(w, GKIPC__FROM_WORKER__MSG_CHUNK);
+	Gkipc__FromWorker *m = wk_expect(w, GKIPC__FROM_WORKER__MSG_CHUNK);
 
 	if (!m)
 		return;
@@ -63,52 +33,10 @@ static void expect_chunk(struct wk *w, uint64_t run_id, const char *json)
 	ipc_free_from_worker(m);
 }
 
-/* Error with that code whose message contains `part`. */
-static void expect_error(struct wk *w, uint64_t run_id, int code,
-			 const char *part)
-{
-	Gkipc__FromWorker *m = expect(w, GKIPC__FROM_WORKER__MSG_ERROR);
-
-	if (!m)
-		return;
-	CHECK_INT(m->error->run_id, run_id);
-	CHECK_INT(m->error->code, code);
-	CHECK_CONTAINS(m->error->message, part);
-	ipc_free_from_worker(m);
-}
-
-static void expect_exit(struct wk *w, int code)
-{
-	if (!wk_wait_exit(w, WK_TIMEOUT_MS)) {
-		T_FAIL("worker %d did not exit", (int)w->pid);
-		return;
-	}
-	CHECK(WIFEXITED(w->status));
-	CHECK_INT(WEXITSTATUS(w->status), code);
-}
-
-static void expect_signal(struct wk *w, int sig)
-{
-	if (!wk_wait_exit(w, WK_TIMEOUT_MS)) {
-		T_FAIL("worker %d did not die", (int)w->pid);
-		return;
-	}
-	CHECK(WIFSIGNALED(w->status));
-	CHECK_INT(WIFSIGNALED(w->status) ? WTERMSIG(w->status) : 0, sig);
-}
-
 static void send_input(struct wk *w, uint64_t run_id, const char *json,
 		       size_t n)
 {
 	CHECK_INT(ipc_send_input_chunk(&w->wb, run_id, json, n), 0);
-}
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* ---- tests on one long-lived worker -----------------------------------*/
@@ -156,12 +84,12 @@ static void test_echo(struct wk *w)
 	static const char in[] = "{\"a\":[1,2.5,\"x\\u00e9\"],\"b\":null}";
 
 	wk_run(w, 1, "/flow/echo", S(in), 0, 0);
-	expect_result(w, 1, in);
+	wk_expect_result(w, 1, in);
 	/* Whitespace and all: bytes, not a re-serialisation. */
 	wk_run(w, 2, "/flow/echo", S(" [ 1 ,\"\xc3\xa9\" ] "), 1, 0);
-	expect_result(w, 2, " [ 1 ,\"\xc3\xa9\" ] ");
+	wk_expect_result(w, 2, " [ 1 ,\"\xc3\xa9\" ] ");
 	wk_run(w, 3, "/flow/echo", NULL, 0, 0, 0);
-	expect_result(w, 3, "null");
+	wk_expect_result(w, 3, "null");
 }
 
 static void test_count(struct wk *w)
@@ -173,14 +101,14 @@ static void test_count(struct wk *w)
 		snprintf(buf, sizeof(buf), "{\"i\":%d}", i);
 		expect_chunk(w, 10, buf);
 	}
-	expect_result(w, 10, "5");
+	wk_expect_result(w, 10, "5");
 	/* Without stream: the result comes first, no chunk at all. */
 	wk_run(w, 11, "/flow/count", S("{\"n\":3}"), 0, 0);
-	expect_result(w, 11, "3");
+	wk_expect_result(w, 11, "3");
 	wk_run(w, 12, "/flow/count", S("{\"n\":\"x\"}"), 1, 0);
-	expect_error(w, 12, GK_INVALID_ARGUMENT, "count expects");
+	wk_expect_error(w, 12, GK_INVALID_ARGUMENT, "count expects");
 	wk_run(w, 13, "/flow/count", S("not json"), 1, 0);
-	expect_error(w, 13, GK_INVALID_ARGUMENT, "count expects");
+	wk_expect_error(w, 13, GK_INVALID_ARGUMENT, "count expects");
 }
 
 static void test_bidi(struct wk *w)
@@ -194,7 +122,7 @@ static void test_bidi(struct wk *w)
 	expect_chunk(w, 20, "{\"x\":1}");
 	expect_chunk(w, 20, "[1,2]");
 	expect_chunk(w, 20, "\"s\"");
-	expect_result(w, 20, "3");
+	wk_expect_result(w, 20, "3");
 }
 
 /* 64 chunks of 256 KiB each way, all written before reading anything: the
@@ -218,7 +146,7 @@ static void test_bidi_big(struct wk *w)
 	CHECK_INT(wk_flush(w), 0);
 	size_t ok = 0;
 	for (size_t i = 0; i < nchunks; i++) {
-		Gkipc__FromWorker *m = expect(w, GKIPC__FROM_WORKER__MSG_CHUNK);
+		Gkipc__FromWorker *m = wk_expect(w, GKIPC__FROM_WORKER__MSG_CHUNK);
 		if (!m)
 			break;
 		chunk[1] = (char)('A' + i % 26);
@@ -227,7 +155,7 @@ static void test_bidi_big(struct wk *w)
 		ipc_free_from_worker(m);
 	}
 	CHECK_INT(ok, nchunks);
-	expect_result(w, 21, "64");
+	wk_expect_result(w, 21, "64");
 	free(chunk);
 }
 
@@ -236,11 +164,11 @@ static void test_fail(struct wk *w)
 	wk_run(w, 30, "/flow/fail",
 	       S("{\"status\":\"NOT_FOUND\",\"message\":\"no such thing\"}"), 0,
 	       0);
-	expect_error(w, 30, 5, "no such thing");
+	wk_expect_error(w, 30, 5, "no such thing");
 	wk_run(w, 31, "/flow/fail", S("{\"status\":\"BOGUS\"}"), 0, 0);
-	expect_error(w, 31, GK_INVALID_ARGUMENT, "BOGUS");
+	wk_expect_error(w, 31, GK_INVALID_ARGUMENT, "BOGUS");
 	wk_run(w, 32, "/flow/nope", S("1"), 0, 0);
-	expect_error(w, 32, GK_NOT_FOUND, "/flow/nope");
+	wk_expect_error(w, 32, GK_NOT_FOUND, "/flow/nope");
 }
 
 /* Frames for runs that are not current are ignored. */
@@ -250,7 +178,7 @@ static void test_stale(struct wk *w)
 	send_input(w, 999, S("1"));
 	CHECK_INT(ipc_send_end_input(&w->wb, 999), 0);
 	wk_run(w, 40, "/flow/echo", S("7"), 0, 0);
-	expect_result(w, 40, "7");
+	wk_expect_result(w, 40, "7");
 }
 
 static void test_output_limit(struct wk *w)
@@ -268,13 +196,13 @@ static void test_output_limit(struct wk *w)
 	expect_chunk(w, 50, "{\"i\":1}");
 	expect_chunk(w, 50, "{\"i\":2}");
 	expect_chunk(w, 50, "{\"i\":3}");
-	expect_error(w, 50, GK_RESOURCE_EXHAUSTED,
+	wk_expect_error(w, 50, GK_RESOURCE_EXHAUSTED,
 		     "Action output exceeded its limit of 30 bytes (max-output-bytes)");
 	/* The same limit on a result. */
 	wk_req_init(&r, 51, "/flow/echo", S("\"0123456789012345678901234567890\""));
 	r.limits = &l;
 	wk_send_run(w, &r);
-	expect_error(w, 51, GK_RESOURCE_EXHAUSTED, "(max-output-bytes)");
+	wk_expect_error(w, 51, GK_RESOURCE_EXHAUSTED, "(max-output-bytes)");
 }
 
 static void test_big_echo(struct wk *w)
@@ -289,7 +217,7 @@ static void test_big_echo(struct wk *w)
 		in[i] = (char)('a' + (i * 7) % 26);
 	in[sz - 1] = '"';
 	wk_run(w, 60, "/flow/echo", in, sz, 0, 0);
-	Gkipc__FromWorker *m = expect(w, GKIPC__FROM_WORKER__MSG_RESULT);
+	Gkipc__FromWorker *m = wk_expect(w, GKIPC__FROM_WORKER__MSG_RESULT);
 	if (m) {
 		CHECK_INT(m->result->result.len, sz);
 		CHECK(m->result->result.len == sz &&
@@ -315,10 +243,10 @@ static void test_long_lived(void)
 	test_output_limit(&w);
 	test_big_echo(&w);
 	wk_run(&w, 70, "/flow/sleep", S("{\"ms\":20}"), 0, 0);
-	expect_result(&w, 70, "20");
+	wk_expect_result(&w, 70, "20");
 	CHECK_INT(ipc_send_shutdown(&w.wb), 0);
 	CHECK_INT(wk_flush(&w), 0);
-	expect_exit(&w, 0);
+	wk_expect_exit(&w, 0);
 	wk_stop(&w);
 }
 
@@ -328,7 +256,7 @@ static void test_long_lived(void)
 static void test_cancel_sleep(int frame, int sig)
 {
 	struct wk w;
-	long long t0 = now_ms();
+	long long t0 = wk_now_ms();
 
 	ipc_free_from_worker(wk_start(&w));
 	wk_run(&w, 1, "/flow/sleep", S("{\"ms\":10000}"), 0, 0);
@@ -340,10 +268,10 @@ static void test_cancel_sleep(int frame, int sig)
 	}
 	if (sig)
 		CHECK_INT(kill(w.pid, SIGTERM), 0);
-	expect_error(&w, 1, GK_CANCELLED, "Action was cancelled");
-	expect_exit(&w, 0);
-	if (now_ms() - t0 >= 8000)
-		T_FAIL("cancel took %lld ms", now_ms() - t0);
+	wk_expect_error(&w, 1, GK_CANCELLED, "Action was cancelled");
+	wk_expect_exit(&w, 0);
+	if (wk_now_ms() - t0 >= 8000)
+		T_FAIL("cancel took %lld ms", wk_now_ms() - t0);
 	wk_stop(&w);
 }
 
@@ -356,7 +284,7 @@ static void test_spin_sigterm(void)
 	CHECK_INT(ipc_send_cancel(&w.wb, 1), 0);
 	CHECK_INT(wk_flush(&w), 0);
 	CHECK_INT(kill(w.pid, SIGTERM), 0);
-	expect_signal(&w, SIGTERM);
+	wk_expect_signal(&w, SIGTERM);
 	wk_stop(&w);
 }
 
@@ -366,7 +294,7 @@ static void test_crash(void)
 
 	ipc_free_from_worker(wk_start(&w));
 	wk_run(&w, 1, "/flow/crash", S("null"), 0, 0);
-	expect_signal(&w, SIGSEGV);
+	wk_expect_signal(&w, SIGSEGV);
 	wk_stop(&w);
 }
 
@@ -377,7 +305,7 @@ static void test_malformed(const void *raw, size_t n)
 
 	ipc_free_from_worker(wk_start(&w));
 	CHECK(write(w.fd, raw, n) == (ssize_t)n);
-	expect_exit(&w, 3);
+	wk_expect_exit(&w, 3);
 	wk_stop(&w);
 }
 
@@ -388,7 +316,7 @@ static void test_eof(void)
 	ipc_free_from_worker(wk_start(&w));
 	close(w.fd);
 	w.fd = -1;
-	expect_exit(&w, 0);
+	wk_expect_exit(&w, 0);
 	wk_stop(&w);
 }
 
@@ -398,14 +326,14 @@ static void test_bad_start(void)
 	static const char *const mf[] = { "--max-frame-bytes", "12", NULL };
 
 	wk_spawn(&w, "/nonexistent/plugin.so", NULL, 0);
-	expect_exit(&w, 2);
+	wk_expect_exit(&w, 2);
 	wk_stop(&w);
 	/* A parent that is not ours: already gone, as far as we know. */
 	wk_spawn(&w, NULL, NULL, 1);
-	expect_exit(&w, 1);
+	wk_expect_exit(&w, 1);
 	wk_stop(&w);
 	wk_spawn(&w, NULL, mf, 0);
-	expect_exit(&w, 1);
+	wk_expect_exit(&w, 1);
 	wk_stop(&w);
 }
 
@@ -458,7 +386,7 @@ static void test_bad_plugins(void)
 	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
 		setenv("GK_BAD_PLUGIN", modes[i], 1);
 		wk_spawn(&w, path, NULL, 0);
-		expect_exit(&w, 2);
+		wk_expect_exit(&w, 2);
 		wk_stop(&w);
 	}
 	unsetenv("GK_BAD_PLUGIN");
@@ -467,7 +395,7 @@ static void test_bad_plugins(void)
 		 b ? b : ".");
 	const char *const again[] = { "--plugin", path, NULL };
 	wk_spawn(&w, NULL, again, 0);
-	expect_exit(&w, 2);
+	wk_expect_exit(&w, 2);
 	wk_stop(&w);
 }
 
@@ -484,7 +412,7 @@ static void test_sdk_misuse(void)
 	setenv("GK_BAD_PLUGIN", "runtime", 1);
 	wk_spawn(&w, path, NULL, 0);
 	unsetenv("GK_BAD_PLUGIN");
-	Gkipc__FromWorker *h = expect(&w, GKIPC__FROM_WORKER__MSG_HELLO);
+	Gkipc__FromWorker *h = wk_expect(&w, GKIPC__FROM_WORKER__MSG_HELLO);
 	if (h) {
 		CHECK_INT(h->hello->n_actions, 6);
 		Gkipc__ActionInfo *a = h->hello->actions[5];
@@ -497,32 +425,32 @@ static void test_sdk_misuse(void)
 		ipc_free_from_worker(h);
 	}
 	wk_run(&w, 1, "/test/noResult", NULL, 0, 0, 0);
-	expect_error(&w, 1, GK_INTERNAL, "action returned no result");
+	wk_expect_error(&w, 1, GK_INTERNAL, "action returned no result");
 	wk_run(&w, 2, "/test/badJson", NULL, 0, 0, 0);
-	expect_error(&w, 2, GK_INTERNAL, "action returned invalid JSON");
+	wk_expect_error(&w, 2, GK_INTERNAL, "action returned invalid JSON");
 	wk_run(&w, 3, "/test/badChunk", NULL, 0, 1, 0);
-	expect_error(&w, 3, GK_INTERNAL, "invalid JSON in stream chunk");
+	wk_expect_error(&w, 3, GK_INTERNAL, "invalid JSON in stream chunk");
 	wk_run(&w, 4, "/test/badStatus", NULL, 0, 0, 0);
-	expect_error(&w, 4, GK_INTERNAL, "invalid status 99: odd status");
+	wk_expect_error(&w, 4, GK_INTERNAL, "invalid status 99: odd status");
 	wk_run(&w, 5, "/test/twoReplies", NULL, 0, 0, 0);
-	expect_result(&w, 5, "\"first\"");
+	wk_expect_result(&w, 5, "\"first\"");
 	wk_req_init(&r, 6, "/test/whoami", S("[true]"));
 	r.context.data = (uint8_t *)"{\"auth\":1}";
 	r.context.len = 10;
 	r.stream = 1;
 	r.scratch_dir = "/tmp/x";
 	wk_send_run(&w, &r);
-	expect_result(&w, 6, "[\"/test/whoami\",\"0123456789abcdef0123456789abcdef\","
+	wk_expect_result(&w, 6, "[\"/test/whoami\",\"0123456789abcdef0123456789abcdef\","
 			     "\"0123456789abcdef\",{\"auth\":1},[true],1,0,\"/tmp/x\"]");
 	wk_run(&w, 7, "/test/whoami", NULL, 0, 0, 1);
-	expect_result(&w, 7, "[\"/test/whoami\",\"0123456789abcdef0123456789abcdef\","
+	wk_expect_result(&w, 7, "[\"/test/whoami\",\"0123456789abcdef0123456789abcdef\","
 			     "\"0123456789abcdef\",{},null,0,1,\"-\"]");
 	/* Still healthy, and nothing else was sent. */
 	wk_run(&w, 8, "/test/badJson", NULL, 0, 0, 0);
-	expect_error(&w, 8, GK_INTERNAL, "invalid JSON");
+	wk_expect_error(&w, 8, GK_INTERNAL, "invalid JSON");
 	close(w.fd);
 	w.fd = -1;
-	expect_exit(&w, 0);
+	wk_expect_exit(&w, 0);
 	wk_stop(&w);
 }
 

@@ -52,48 +52,10 @@ static gid_t nobody_gid = 65534;
 
 /* ---- helpers ----------------------------------------------------------*/
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static Gkipc__FromWorker *expect(struct wk *w, int msg_case)
-{
-	Gkipc__FromWorker *m = wk_recv(w, WK_TIMEOUT_MS);
-
-	if (!m) {
-		T_FAIL("expected message %d, got nothing", msg_case);
-		return NULL;
-	}
-	if ((int)m->msg_case != msg_case) {
-		T_FAIL("expected message %d, got %d%s%s", msg_case,
-		       (int)m->msg_case, m->error ? ": " : "",
-		       m->error ? m->error->message : "");
-		ipc_free_from_worker(m);
-		return NULL;
-	}
-	t_passed++;
-	return m;
-}
-
-static void expect_result(struct wk *w, uint64_t run_id, const char *json)
-{
-	Gkipc__FromWorker *m = expect(w, GKIPC__FROM_WORKER__MSG_RESULT);
-
-	if (!m)
-		return;
-	CHECK_INT(m->result->run_id, run_id);
-	CHECK_BYTES(m->result->result.data, m->result->result.len, json);
-	ipc_free_from_worker(m);
-}
-
 /* The result's bytes as a string (caller frees), or NULL. */
 static char *result_text(struct wk *w, uint64_t run_id)
 {
-	Gkipc__FromWorker *m = expect(w, GKIPC__FROM_WORKER__MSG_RESULT);
+	Gkipc__FromWorker *m = wk_expect(w, GKIPC__FROM_WORKER__MSG_RESULT);
 	char *s = NULL;
 
 	if (!m)
@@ -102,41 +64,6 @@ static char *result_text(struct wk *w, uint64_t run_id)
 	s = strndup((char *)m->result->result.data, m->result->result.len);
 	ipc_free_from_worker(m);
 	return s;
-}
-
-static void expect_error(struct wk *w, uint64_t run_id, int code,
-			 const char *part)
-{
-	Gkipc__FromWorker *m = expect(w, GKIPC__FROM_WORKER__MSG_ERROR);
-
-	if (!m)
-		return;
-	CHECK_INT(m->error->run_id, run_id);
-	CHECK_INT(m->error->code, code);
-	CHECK_CONTAINS(m->error->message, part);
-	fprintf(stderr, "  (run %llu: %s)\n", (unsigned long long)run_id,
-		m->error->message);
-	ipc_free_from_worker(m);
-}
-
-static void expect_exit(struct wk *w, int code)
-{
-	if (!wk_wait_exit(w, WK_TIMEOUT_MS)) {
-		T_FAIL("worker %d did not exit", (int)w->pid);
-		return;
-	}
-	CHECK(WIFEXITED(w->status));
-	CHECK_INT(WIFEXITED(w->status) ? WEXITSTATUS(w->status) : -1, code);
-}
-
-static void expect_signal(struct wk *w, int sig)
-{
-	if (!wk_wait_exit(w, WK_TIMEOUT_MS)) {
-		T_FAIL("worker %d did not die", (int)w->pid);
-		return;
-	}
-	CHECK(WIFSIGNALED(w->status));
-	CHECK_INT(WIFSIGNALED(w->status) ? WTERMSIG(w->status) : 0, sig);
 }
 
 static int run_limited(struct wk *w, uint64_t id, const char *key,
@@ -181,10 +108,10 @@ static int count_in_ns(ino_t ns)
 /* Poll until at least `want` processes live in ns. */
 static int wait_ns_count(ino_t ns, int want, int timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = wk_now_ms() + timeout_ms;
 	int n;
 
-	while ((n = count_in_ns(ns)) < want && now_ms() < deadline)
+	while ((n = count_in_ns(ns)) < want && wk_now_ms() < deadline)
 		poll(NULL, 0, 10);
 	return n;
 }
@@ -193,7 +120,7 @@ static void shutdown_worker(struct wk *w)
 {
 	CHECK_INT(ipc_send_shutdown(&w->wb), 0);
 	CHECK_INT(wk_flush(w), 0);
-	expect_exit(w, 0);
+	wk_expect_exit(w, 0);
 	wk_stop(w);
 }
 
@@ -206,7 +133,7 @@ static int start_zygote(struct wk *z)
 
 	if (wk_spawn(z, NULL, extra, 0) < 0)
 		return -1;
-	Gkipc__FromWorker *h = expect(z, GKIPC__FROM_WORKER__MSG_HELLO);
+	Gkipc__FromWorker *h = wk_expect(z, GKIPC__FROM_WORKER__MSG_HELLO);
 	if (!h)
 		return -1;
 	CHECK_INT(h->hello->pid, z->pid);
@@ -274,9 +201,9 @@ static void test_spawn_basic(void)
 		closedir(d);
 	CHECK_INT(nfd, 6);
 	wk_run(&w, 1, "/flow/echo", S("{\"a\":[1,2]}"), 0, 0);
-	expect_result(&w, 1, "{\"a\":[1,2]}");
+	wk_expect_result(&w, 1, "{\"a\":[1,2]}");
 	wk_run(&w, 2, "/flow/count", S("{\"n\":2}"), 0, 0);
-	expect_result(&w, 2, "2");
+	wk_expect_result(&w, 2, "2");
 	shutdown_worker(&w);
 }
 
@@ -290,7 +217,7 @@ static void test_spawn_errors(void)
 	sp.spawn_id = 7;
 	sp.sandbox = "none";
 	CHECK_INT(wk_send_spawn(&Z, &sp, -1, -1), 0);
-	if ((m = expect(&Z, GKIPC__FROM_WORKER__MSG_SPAWNED))) {
+	if ((m = wk_expect(&Z, GKIPC__FROM_WORKER__MSG_SPAWNED))) {
 		CHECK_INT(m->spawned->spawn_id, 7);
 		CHECK_INT(m->spawned->pid, 0);
 		CHECK_CONTAINS(m->spawned->error, "no file descriptor");
@@ -300,7 +227,7 @@ static void test_spawn_errors(void)
 	CHECK_INT(pipe2(pfd, O_CLOEXEC), 0);
 	sp.spawn_id = 8;
 	CHECK_INT(wk_send_spawn(&Z, &sp, pfd[0], -1), 0);
-	if ((m = expect(&Z, GKIPC__FROM_WORKER__MSG_SPAWNED))) {
+	if ((m = wk_expect(&Z, GKIPC__FROM_WORKER__MSG_SPAWNED))) {
 		CHECK_INT(m->spawned->pid, 0);
 		CHECK_CONTAINS(m->spawned->error, "not a socket");
 		ipc_free_from_worker(m);
@@ -316,7 +243,7 @@ static void test_spawn_errors(void)
 	sp.spawn_id = 9;
 	sp.sandbox = "paranoid";
 	CHECK_INT(wk_send_spawn(&Z, &sp, sv[1], -1), 0);
-	if ((m = expect(&Z, GKIPC__FROM_WORKER__MSG_SPAWNED))) {
+	if ((m = wk_expect(&Z, GKIPC__FROM_WORKER__MSG_SPAWNED))) {
 		CHECK_INT(m->spawned->pid, 0);
 		CHECK_CONTAINS(m->spawned->error, "unknown sandbox profile");
 		ipc_free_from_worker(m);
@@ -344,7 +271,7 @@ static void test_spawn_errors(void)
 	fcntl(w.fd, F_SETFL, fcntl(w.fd, F_GETFL) | O_NONBLOCK);
 	int got_worker = 0, got_surplus = 0;
 	for (int i = 0; i < 2; i++) {
-		if (!(m = expect(&Z, GKIPC__FROM_WORKER__MSG_SPAWNED)))
+		if (!(m = wk_expect(&Z, GKIPC__FROM_WORKER__MSG_SPAWNED)))
 			break;
 		if (m->spawned->spawn_id == 10 && m->spawned->pid > 0) {
 			got_worker = 1;
@@ -357,7 +284,7 @@ static void test_spawn_errors(void)
 	}
 	CHECK(got_worker && got_surplus);
 	if (got_worker) {
-		ipc_free_from_worker(expect(&w, GKIPC__FROM_WORKER__MSG_HELLO));
+		ipc_free_from_worker(wk_expect(&w, GKIPC__FROM_WORKER__MSG_HELLO));
 		shutdown_worker(&w);
 	} else {
 		close(w.fd);
@@ -366,7 +293,7 @@ static void test_spawn_errors(void)
 	close(pfd[1]);
 	/* The zygote runs no actions. */
 	wk_run(&Z, 5, "/flow/echo", S("1"), 0, 0);
-	expect_error(&Z, 5, GK_FAILED_PRECONDITION, "runs no actions");
+	wk_expect_error(&Z, 5, GK_FAILED_PRECONDITION, "runs no actions");
 }
 
 /* SIGKILL to the worker ends everything in its namespace, including a
@@ -381,7 +308,7 @@ static void test_kill_ns(int sig, const char *sandbox)
 	ipc_free_from_worker(h);
 	ino_t ns = pidns_of(w.pid);
 	wk_run(&w, 1, "/flow/spawnOrphan", S("null"), 1, 0);
-	Gkipc__FromWorker *m = expect(&w, GKIPC__FROM_WORKER__MSG_CHUNK);
+	Gkipc__FromWorker *m = wk_expect(&w, GKIPC__FROM_WORKER__MSG_CHUNK);
 	if (m) {
 		CHECK_CONTAINS((char *)m->chunk->chunk.data, "{\"pid\":");
 		ipc_free_from_worker(m);
@@ -389,9 +316,9 @@ static void test_kill_ns(int sig, const char *sandbox)
 	CHECK(wait_ns_count(ns, 2, WK_TIMEOUT_MS) >= 2);
 	CHECK_INT(kill(w.pid, sig), 0);
 	if (sig == SIGKILL)
-		expect_signal(&w, SIGKILL);
+		wk_expect_signal(&w, SIGKILL);
 	else
-		expect_exit(&w, 128 + sig); /* init: _exit(128 + sig) */
+		wk_expect_exit(&w, 128 + sig); /* init: _exit(128 + sig) */
 	CHECK_INT(count_in_ns(ns), 0);
 	wk_stop(&w);
 }
@@ -405,7 +332,7 @@ static void test_crash(void)
 		return;
 	ipc_free_from_worker(h);
 	wk_run(&w, 1, "/flow/crash", S("null"), 0, 0);
-	expect_signal(&w, SIGSEGV);
+	wk_expect_signal(&w, SIGSEGV);
 	wk_stop(&w);
 }
 
@@ -425,7 +352,7 @@ static void test_cleanup_between_runs(void)
 	CHECK_CONTAINS(path, "/worker-");
 	free(path);
 	wk_run(&w, 2, "/test/scratchCount", S("null"), 0, 0);
-	expect_result(&w, 2, "0");
+	wk_expect_result(&w, 2, "0");
 	CHECK_INT(count_in_ns(ns), 1);
 	shutdown_worker(&w);
 }
@@ -448,11 +375,11 @@ static void test_memory_limit(void)
 	ipc_free_from_worker(h);
 	l.memory_mb = 256;
 	run_limited(&w, 1, "/flow/allocate", S("{\"mb\":4096}"), &l, 0);
-	expect_error(&w, 1, GK_RESOURCE_EXHAUSTED,
+	wk_expect_error(&w, 1, GK_RESOURCE_EXHAUSTED,
 		     "memory limit of 256 MB exceeded");
 	/* The soft limit is back: the same worker allocates 300 MB. */
 	wk_run(&w, 2, "/flow/allocate", S("{\"mb\":300}"), 0, 0);
-	expect_result(&w, 2, "300");
+	wk_expect_result(&w, 2, "300");
 	shutdown_worker(&w);
 }
 
@@ -463,7 +390,7 @@ static void test_cpu_limit(int zygote)
 {
 	Gkipc__Limits l = GKIPC__LIMITS__INIT;
 	struct wk w;
-	long long t0 = now_ms();
+	long long t0 = wk_now_ms();
 
 	if (zygote) {
 		Gkipc__FromWorker *h = zspawn(&w, "none", 0);
@@ -476,11 +403,11 @@ static void test_cpu_limit(int zygote)
 	l.cpu_seconds = 1;
 	run_limited(&w, 1, "/flow/spin", S("null"), &l, 0);
 	if (zygote)
-		expect_exit(&w, 128 + SIGXCPU);
+		wk_expect_exit(&w, 128 + SIGXCPU);
 	else
-		expect_signal(&w, SIGXCPU);
-	if (now_ms() - t0 > 15000)
-		T_FAIL("cpu limit took %lld ms", now_ms() - t0);
+		wk_expect_signal(&w, SIGXCPU);
+	if (wk_now_ms() - t0 > 15000)
+		T_FAIL("cpu limit took %lld ms", wk_now_ms() - t0);
 	wk_stop(&w);
 }
 
@@ -495,14 +422,14 @@ static void test_nofile_limit(void)
 	ipc_free_from_worker(h);
 	l.max_open_files = 16;
 	run_limited(&w, 1, "/test/openFiles", S("64"), &l, 0);
-	expect_error(&w, 1, GK_RESOURCE_EXHAUSTED, "Too many open files");
+	wk_expect_error(&w, 1, GK_RESOURCE_EXHAUSTED, "Too many open files");
 	wk_run(&w, 2, "/test/openFiles", S("64"), 0, 0);
-	expect_result(&w, 2, "64");
+	wk_expect_result(&w, 2, "64");
 	/* Effective limits: the request's, the action's for 0. */
 	l.max_open_files = 0;
 	l.max_procs = 3;
 	run_limited(&w, 3, "/test/limits", S("null"), &l, 0);
-	expect_result(&w, 3, "[0,7,0,0,0,3]");
+	wk_expect_result(&w, 3, "[0,7,0,0,0,3]");
 	shutdown_worker(&w);
 }
 
@@ -521,8 +448,8 @@ static void test_fork_bomb(void)
 	int most = wait_ns_count(ns, 8, WK_TIMEOUT_MS);
 	CHECK(most >= 8);
 	/* Watch it for a while: it never gets past the limit. */
-	long long until = now_ms() + 1000;
-	while (now_ms() < until) {
+	long long until = wk_now_ms() + 1000;
+	while (wk_now_ms() < until) {
 		int n = count_in_ns(ns);
 		if (n > most)
 			most = n;
@@ -531,7 +458,7 @@ static void test_fork_bomb(void)
 	fprintf(stderr, "  (fork bomb: at most %d processes)\n", most);
 	CHECK(most <= 32);
 	CHECK_INT(kill(w.pid, SIGKILL), 0);
-	expect_signal(&w, SIGKILL);
+	wk_expect_signal(&w, SIGKILL);
 	CHECK_INT(count_in_ns(ns), 0);
 	wk_stop(&w);
 }
@@ -567,13 +494,13 @@ static void test_network(void)
 	if ((h = zspawn(&w, "standard", 1))) {
 		ipc_free_from_worker(h);
 		wk_run(&w, 1, "/flow/connect", in, (size_t)n, 0, 0);
-		expect_result(&w, 1, "\"connected\"");
+		wk_expect_result(&w, 1, "\"connected\"");
 		shutdown_worker(&w);
 	}
 	if ((h = zspawn(&w, "strict", 1))) {
 		ipc_free_from_worker(h);
 		wk_run(&w, 1, "/flow/connect", in, (size_t)n, 0, 0);
-		Gkipc__FromWorker *m = expect(&w, GKIPC__FROM_WORKER__MSG_ERROR);
+		Gkipc__FromWorker *m = wk_expect(&w, GKIPC__FROM_WORKER__MSG_ERROR);
 		if (m) {
 			CHECK_INT(m->error->code, GK_UNAVAILABLE);
 			CHECK_CONTAINS(m->error->message, "cannot connect to 127.0.0.1");
@@ -597,10 +524,10 @@ static void test_strict_files(void)
 		return;
 	ipc_free_from_worker(h);
 	wk_run(&w, 1, "/flow/writeFile", S("{\"path\":\"/etc/gk-x\"}"), 0, 0);
-	expect_error(&w, 1, GK_PERMISSION_DENIED,
+	wk_expect_error(&w, 1, GK_PERMISSION_DENIED,
 		     "cannot write /etc/gk-x: Read-only file system");
 	wk_run(&w, 2, "/flow/writeFile", S("{\"path\":\"/tmp/gk-x\"}"), 0, 0);
-	expect_error(&w, 2, GK_PERMISSION_DENIED, "Read-only file system");
+	wk_expect_error(&w, 2, GK_PERMISSION_DENIED, "Read-only file system");
 	CHECK(stat("/tmp/gk-x", &st) < 0 && errno == ENOENT);
 	/* The scratch directory is writable, and a tmpfs: nothing on disk. */
 	wk_run(&w, 3, "/flow/writeFile", S("{\"data\":\"x\"}"), 0, 0);
@@ -619,7 +546,7 @@ static void test_strict_files(void)
 	CHECK(stat(want, &st) < 0 && errno == ENOENT);
 	/* Between runs the scratch is emptied. */
 	wk_run(&w, 4, "/test/scratchCount", S("null"), 0, 0);
-	expect_result(&w, 4, "0");
+	wk_expect_result(&w, 4, "0");
 	/* seccomp, ids, flags, and a /proc showing only our namespace. */
 	wk_run(&w, 5, "/test/probe", S("null"), 0, 0);
 	char *p = result_text(&w, 5);
@@ -665,7 +592,7 @@ static void test_refusal(void)
 	ipc_free_from_worker(h);
 	if (w.pid > 0) {
 		wk_run(&w, 1, "/test/scratchCount", S("null"), 0, 0);
-		expect_result(&w, 1, "-1"); /* no scratch directory */
+		wk_expect_result(&w, 1, "-1"); /* no scratch directory */
 		shutdown_worker(&w);
 	}
 	h = wk_zspawn(&Z, &w, 901, "strict", "/nonexistent/gk", -1, 0);
@@ -673,7 +600,7 @@ static void test_refusal(void)
 	ipc_free_from_worker(h);
 	CHECK(w.pid > 0);
 	if (w.pid > 0)
-		expect_exit(&w, 4);
+		wk_expect_exit(&w, 4);
 	wk_stop(&w);
 }
 
@@ -756,7 +683,7 @@ int main(void)
 
 	CHECK_INT(ipc_send_shutdown(&Z.wb), 0);
 	CHECK_INT(wk_flush(&Z), 0);
-	expect_exit(&Z, 0);
+	wk_expect_exit(&Z, 0);
 	wk_stop(&Z);
 	rm_scratch_root();
 	printf("worker-sandbox: %d passed, %d failed, %d skipped\n", t_passed,

@@ -31,17 +31,9 @@ static void paths(void)
 		 "%s/tools/demo/genkit-demo-limits.so", b);
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int left_ms(long long deadline)
 {
-	long long l = deadline - now_ms();
+	long long l = deadline - wk_now_ms();
 
 	return l < 0 ? 0 : (int)l;
 }
@@ -130,7 +122,7 @@ static int read_some(struct wk *w)
 
 int wk_flush(struct wk *w)
 {
-	long long deadline = now_ms() + WK_TIMEOUT_MS;
+	long long deadline = wk_now_ms() + WK_TIMEOUT_MS;
 
 	for (;;) {
 		int r = ipc_wbuf_flush(&w->wb, w->fd);
@@ -148,7 +140,7 @@ int wk_flush(struct wk *w)
 
 Gkipc__FromWorker *wk_recv(struct wk *w, int timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = wk_now_ms() + timeout_ms;
 	const uint8_t *p;
 	size_t n;
 
@@ -185,9 +177,9 @@ int wk_wait_exit(struct wk *w, int timeout_ms)
 			return 0;
 	} else {
 		/* No pidfd: fall back to polling in small steps. */
-		long long deadline = now_ms() + timeout_ms;
+		long long deadline = wk_now_ms() + timeout_ms;
 		while (waitpid(w->pid, &w->status, WNOHANG) == 0) {
-			if (now_ms() >= deadline)
+			if (wk_now_ms() >= deadline)
 				return 0;
 			poll(NULL, 0, 5);
 		}
@@ -219,10 +211,10 @@ static int catches_sigterm(pid_t pid)
 
 int wk_wait_catches_sigterm(struct wk *w, int timeout_ms)
 {
-	long long deadline = now_ms() + timeout_ms;
+	long long deadline = wk_now_ms() + timeout_ms;
 
 	while (!catches_sigterm(w->pid)) {
-		if (now_ms() >= deadline)
+		if (wk_now_ms() >= deadline)
 			return 0;
 		poll(NULL, 0, 5);
 	}
@@ -387,4 +379,79 @@ Gkipc__FromWorker *wk_zspawn(struct wk *z, struct wk *w, uint64_t id,
 	ipc_free_from_worker(m);
 	w->pidfd = (int)syscall(SYS_pidfd_open, w->pid, 0);
 	return wk_recv(w, WK_TIMEOUT_MS);
+}
+
+/* ---- expectations shared by the worker tests ---------------------------*/
+
+long long wk_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+Gkipc__FromWorker *wk_expect(struct wk *w, int msg_case)
+{
+	Gkipc__FromWorker *m = wk_recv(w, WK_TIMEOUT_MS);
+
+	if (!m) {
+		T_FAIL("expected message %d, got nothing", msg_case);
+		return NULL;
+	}
+	if ((int)m->msg_case != msg_case) {
+		T_FAIL("expected message %d, got %d%s%s", msg_case,
+		       (int)m->msg_case, m->error ? ": " : "",
+		       m->error ? m->error->message : "");
+		ipc_free_from_worker(m);
+		return NULL;
+	}
+	t_passed++;
+	return m;
+}
+
+void wk_expect_result(struct wk *w, uint64_t run_id, const char *json)
+{
+	Gkipc__FromWorker *m = wk_expect(w, GKIPC__FROM_WORKER__MSG_RESULT);
+
+	if (!m)
+		return;
+	CHECK_INT(m->result->run_id, run_id);
+	CHECK_BYTES(m->result->result.data, m->result->result.len, json);
+	ipc_free_from_worker(m);
+}
+
+void wk_expect_error(struct wk *w, uint64_t run_id, int code,
+			 const char *part)
+{
+	Gkipc__FromWorker *m = wk_expect(w, GKIPC__FROM_WORKER__MSG_ERROR);
+
+	if (!m)
+		return;
+	CHECK_INT(m->error->run_id, run_id);
+	CHECK_INT(m->error->code, code);
+	CHECK_CONTAINS(m->error->message, part);
+	fprintf(stderr, "  (run %llu: %s)\n", (unsigned long long)run_id,
+		m->error->message);
+	ipc_free_from_worker(m);
+}
+
+void wk_expect_exit(struct wk *w, int code)
+{
+	if (!wk_wait_exit(w, WK_TIMEOUT_MS)) {
+		T_FAIL("worker %d did not exit", (int)w->pid);
+		return;
+	}
+	CHECK(WIFEXITED(w->status));
+	CHECK_INT(WIFEXITED(w->status) ? WEXITSTATUS(w->status) : -1, code);
+}
+
+void wk_expect_signal(struct wk *w, int sig)
+{
+	if (!wk_wait_exit(w, WK_TIMEOUT_MS)) {
+		T_FAIL("worker %d did not die", (int)w->pid);
+		return;
+	}
+	CHECK(WIFSIGNALED(w->status));
+	CHECK_INT(WIFSIGNALED(w->status) ? WTERMSIG(w->status) : 0, sig);
 }

@@ -101,4 +101,15 @@ Gkipc__FromWorker *wk_zspawn(struct wk *z, struct wk *w, uint64_t id,
 			     const char *sandbox, const char *scratch_root,
 			     int run_as, int run_as_gid);
 
+/* Expectations: each counts one passed or failed check. */
+long long wk_now_ms(void);
+/* The next message, which must be of this FromWorker case (else NULL). */
+Gkipc__FromWorker *wk_expect(struct wk *w, int msg_case);
+void wk_expect_result(struct wk *w, uint64_t run_id, const char *json);
+/* An Error with that code whose message contains `part`. */
+void wk_expect_error(struct wk *w, uint64_t run_id, int code,
+		     const char *part);
+void wk_expect_exit(struct wk *w, int code);
+void wk_expect_signal(struct wk *w, int sig);
+
 #endif
