@@ -77,10 +77,9 @@ static int hex4(struct jc *j, unsigned *out)
 	return 1;
 }
 
-/* One UTF-8 sequence starting at a byte >= 0x80. */
-static int utf8(struct jc *j)
+size_t utf8_seq_len(const unsigned char *s, size_t n)
 {
-	unsigned c = *j->p, need, min;
+	unsigned c = s[0], need, min;
 	uint32_t cp;
 	if (c >= 0xc2 && c <= 0xdf) {
 		need = 1; cp = c & 0x1f; min = 0x80;
@@ -91,15 +90,24 @@ static int utf8(struct jc *j)
 	} else {
 		return 0;
 	}
-	j->p++;
-	for (unsigned i = 0; i < need; i++, j->p++) {
-		if (j->p >= j->end || (*j->p & 0xc0) != 0x80)
+	if (n < need + 1)
+		return 0;
+	for (unsigned i = 1; i <= need; i++) {
+		if ((s[i] & 0xc0) != 0x80)
 			return 0;
-		cp = cp << 6 | (*j->p & 0x3f);
+		cp = cp << 6 | (s[i] & 0x3f);
 	}
 	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
 		return 0;
-	return 1;
+	return need + 1;
+}
+
+/* One UTF-8 sequence starting at a byte >= 0x80. */
+static int utf8(struct jc *j)
+{
+	size_t k = utf8_seq_len(j->p, (size_t)(j->end - j->p));
+	j->p += k;
+	return k != 0;
 }
 
 static int string(struct jc *j)

@@ -16,4 +16,9 @@
 /* 1 if p[0..n) is one valid JSON value, 0 otherwise. */
 int json_check(const char *p, size_t n);
 
+/* Bytes of the well-formed UTF-8 sequence at s (at most n bytes), 0 if it
+ * is not one: overlong forms, surrogates and code points above U+10FFFF
+ * are rejected. */
+size_t utf8_seq_len(const unsigned char *s, size_t n);
+
 #endif

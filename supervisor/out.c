@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_check.h"
+
 static void *xrealloc(void *p, size_t n)
 {
 	p = realloc(p, n);
@@ -70,33 +72,6 @@ void out_printf(struct out *o, const char *fmt, ...)
 	o->len += (size_t)n;
 }
 
-/* Length of a valid UTF-8 sequence at s (max n bytes), 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	unsigned c = s[0];
-	size_t need;
-	unsigned cp, min;
-	if (c >= 0xc2 && c <= 0xdf) {
-		need = 1; cp = c & 0x1f; min = 0x80;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		need = 2; cp = c & 0x0f; min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		need = 3; cp = c & 0x07; min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (n < need + 1)
-		return 0;
-	for (size_t i = 1; i <= need; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return need + 1;
-}
-
 void out_put_jstr(struct out *o, const char *str, size_t n)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -112,7 +87,7 @@ void out_put_jstr(struct out *o, const char *str, size_t n)
 			continue;
 		}
 		if (c >= 0x80) {
-			size_t k = utf8_len(s + i, n - i);
+			size_t k = utf8_seq_len(s + i, n - i);
 			if (k) {
 				i += k;
 				run += k;
