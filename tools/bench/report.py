@@ -509,8 +509,8 @@ def render(D, outdir):
         w("JS dies on the first crash (the whole runtime is one process); not run in this pass.\n")
 
     w("## Fresh vs pooled: per-action overhead\n")
-    w("Same closed-loop echo runs as above. Overhead = fresh − pooled (a fork from the zygote, "
-      "a new PID namespace, plugin load and teardown per action).\n")
+    w("Same closed-loop echo runs as above. Overhead = fresh − pooled (two forks from the zygote "
+      "into a new PID namespace, and the teardown, per action; the plugins stay loaded in the zygote).\n")
     if "fresh" in D.present and "pooled" in D.present:
         w("| | pooled | fresh | fresh − pooled | fresh ÷ pooled |")
         w("|---|---|---|---|---|")
