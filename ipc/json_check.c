@@ -6,6 +6,7 @@
 struct jc {
 	const unsigned char *p, *end;
 	int depth;
+	int too_deep;
 };
 
 static void skip_ws(struct jc *j)
@@ -155,8 +156,10 @@ static int value(struct jc *j);
 static int container(struct jc *j, int obj)
 {
 	unsigned char close = obj ? '}' : ']';
-	if (++j->depth > JSON_CHECK_MAX_DEPTH)
+	if (++j->depth > JSON_CHECK_MAX_DEPTH) {
+		j->too_deep = 1;
 		return 0;
+	}
 	j->p++;
 	skip_ws(j);
 	if (j->p < j->end && *j->p == close) {
@@ -207,13 +210,23 @@ static int value(struct jc *j)
 	}
 }
 
-int json_check(const char *p, size_t n)
+int json_check_ex(const char *p, size_t n, int *too_deep)
 {
+	if (too_deep)
+		*too_deep = 0;
 	if (!p) /* before any arithmetic: NULL + 0 is undefined in C */
 		return 0;
-	struct jc j = { (const unsigned char *)p, (const unsigned char *)p + n, 0 };
-	if (!value(&j))
+	struct jc j = { (const unsigned char *)p, (const unsigned char *)p + n, 0, 0 };
+	if (!value(&j)) {
+		if (too_deep)
+			*too_deep = j.too_deep;
 		return 0;
+	}
 	skip_ws(&j);
 	return j.p == j.end;
+}
+
+int json_check(const char *p, size_t n)
+{
+	return json_check_ex(p, n, NULL);
 }

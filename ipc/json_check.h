@@ -15,6 +15,9 @@
 
 /* 1 if p[0..n) is one valid JSON value, 0 otherwise. */
 int json_check(const char *p, size_t n);
+/* The same; when it fails, *too_deep says whether only the nesting limit
+ * (JSON_CHECK_MAX_DEPTH) was in the way. */
+int json_check_ex(const char *p, size_t n, int *too_deep);
 
 /* Bytes of the well-formed UTF-8 sequence at s (at most n bytes), 0 if it
  * is not one: overlong forms, surrogates and code points above U+10FFFF

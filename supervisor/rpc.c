@@ -116,12 +116,18 @@ static void on_response(struct jspan id, struct jspan root)
 void rpc_on_message(struct ws_event *msg)
 {
 	static const struct jspan none = { NULL, 0 };
-	if (!json_check(msg->data, msg->len)) {
-		log_warn("invalid JSON from the manager (%zu bytes) answered with a parse error",
-			 msg->len);
-		rpc_send_error(none, RPC_PARSE_ERROR, 3,
-			       "Parse error: the message is not valid JSON",
-			       NULL, NULL);
+	int too_deep;
+	if (!json_check_ex(msg->data, msg->len, &too_deep)) {
+		log_warn("%s from the manager (%zu bytes) answered with a parse error",
+			 too_deep ? "over-nested JSON" : "invalid JSON", msg->len);
+		if (too_deep)
+			rpc_send_errorf(none, RPC_PARSE_ERROR, 3,
+					"Parse error: the message nests deeper than %d levels",
+					JSON_CHECK_MAX_DEPTH);
+		else
+			rpc_send_error(none, RPC_PARSE_ERROR, 3,
+				       "Parse error: the message is not valid JSON",
+				       NULL, NULL);
 		free(msg);
 		return;
 	}

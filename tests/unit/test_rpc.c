@@ -170,6 +170,16 @@ static void test_envelope(void)
 {
 	expect_error("{bad json", -32700, 3,
 		     "Parse error: the message is not valid JSON", "null");
+	{
+		/* Valid JSON, but deeper than the validator follows. */
+		char deep[2 * 600 + 1];
+		memset(deep, '[', 600);
+		memset(deep + 600, ']', 600);
+		deep[1200] = 0;
+		expect_error(deep, -32700, 3,
+			     "Parse error: the message nests deeper than 512 levels",
+			     "null");
+	}
 	expect_error("42", -32600, 3,
 		     "Invalid Request: a message must be a JSON object", "null");
 	expect_error("[]", -32600, 3,
