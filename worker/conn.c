@@ -60,19 +60,35 @@ int conn_fits(const struct conn *c, size_t n)
 	return c->max_frame > ENVELOPE_MAX && n <= c->max_frame - ENVELOPE_MAX;
 }
 
-static void decode_frames(struct conn *c)
+Gkipc__ToWorker *conn_decode_next(struct conn *c, size_t *size)
 {
 	const uint8_t *p;
 	size_t n;
-	int r;
+	int r = ipc_rbuf_next(&c->rb, &p, &n);
 
-	while ((r = ipc_rbuf_next(&c->rb, &p, &n)) == 1) {
-		const char *why = "?";
-		Gkipc__ToWorker *m = ipc_decode_to_worker(p, n, &why);
-		if (!m)
-			wdie(WORKER_EXIT_PROTOCOL,
-			     "malformed frame from the supervisor (%zu bytes): %s",
-			     n, why);
+	if (r < 0)
+		wdie(WORKER_EXIT_PROTOCOL,
+		     "frame from the supervisor exceeds the %zu-byte limit",
+		     c->max_frame);
+	if (r == 0)
+		return NULL;
+	const char *why = "?";
+	Gkipc__ToWorker *m = ipc_decode_to_worker(p, n, &why);
+	if (!m)
+		wdie(WORKER_EXIT_PROTOCOL,
+		     "malformed frame from the supervisor (%zu bytes): %s",
+		     n, why);
+	if (size)
+		*size = n;
+	return m;
+}
+
+static void decode_frames(struct conn *c)
+{
+	Gkipc__ToWorker *m;
+	size_t n;
+
+	while ((m = conn_decode_next(c, &n))) {
 		struct msg *e = calloc(1, sizeof(*e));
 		if (!e)
 			wdie(WORKER_EXIT_FAILURE, "out of memory");
@@ -81,10 +97,6 @@ static void decode_frames(struct conn *c)
 		c->held += n;
 		msgq_push(&c->in, e);
 	}
-	if (r < 0)
-		wdie(WORKER_EXIT_PROTOCOL,
-		     "frame from the supervisor exceeds the %zu-byte limit",
-		     c->max_frame);
 }
 
 static void read_frames(struct conn *c)

@@ -67,6 +67,9 @@ void conn_init(struct conn *c, int fd, size_t max_frame);
 void msg_free(struct conn *c, struct msg *m);
 /* Does a JSON payload of n bytes fit in one frame with its envelope? */
 int conn_fits(const struct conn *c, size_t n);
+/* The next whole message in the read buffer, or NULL; a malformed or
+ * oversize frame ends the worker (exit 3). *size gets the frame's bytes. */
+Gkipc__ToWorker *conn_decode_next(struct conn *c, size_t *size);
 /* Write everything queued in c->wb, blocking; decodes incoming frames into
  * c->in meanwhile (while the backlog allows). Exits if the peer is gone. */
 void conn_flush(struct conn *c);

@@ -417,23 +417,11 @@ void zygote_loop(struct worker *w)
 			wdie(WORKER_EXIT_FAILURE, "poll: %s", strerror(errno));
 		}
 		receive(c);
-		const uint8_t *pl;
-		size_t n;
-		int r;
-		while ((r = ipc_rbuf_next(&c->rb, &pl, &n)) == 1) {
-			const char *why = "?";
-			Gkipc__ToWorker *m = ipc_decode_to_worker(pl, n, &why);
-			if (!m)
-				wdie(WORKER_EXIT_PROTOCOL,
-				     "malformed frame from the supervisor "
-				     "(%zu bytes): %s", n, why);
+		Gkipc__ToWorker *m;
+		while ((m = conn_decode_next(c, NULL))) {
 			handle(w, m);
 			ipc_free_to_worker(m);
 		}
-		if (r < 0)
-			wdie(WORKER_EXIT_PROTOCOL,
-			     "frame from the supervisor exceeds the %zu-byte "
-			     "limit", c->max_frame);
 		surplus_fds(c);
 	}
 }
