@@ -14,7 +14,7 @@
 #include "sv.h"
 #include "ws.h"
 
-static struct out *begin(struct jspan id, size_t extra)
+struct out *rpc_reply_begin(struct jspan id, size_t extra)
 {
 	struct out *o = out_new(64 + id.n + extra);
 	out_puts(o, "{\"jsonrpc\":\"2.0\",\"id\":");
@@ -25,9 +25,20 @@ static struct out *begin(struct jspan id, size_t extra)
 	return o;
 }
 
+struct out *rpc_notify_begin(const char *method, struct jspan request_id,
+			     size_t extra)
+{
+	struct out *o = out_new(96 + request_id.n + extra);
+	out_puts(o, "{\"jsonrpc\":\"2.0\",\"method\":\"");
+	out_puts(o, method);
+	out_puts(o, "\",\"params\":{\"requestId\":");
+	out_put(o, request_id.p, request_id.n);
+	return o;
+}
+
 void rpc_send_result(struct jspan id, const char *raw, size_t n)
 {
-	struct out *o = begin(id, n + 16);
+	struct out *o = rpc_reply_begin(id, n + 16);
 	out_puts(o, ",\"result\":");
 	out_put(o, raw, n);
 	out_puts(o, "}");
@@ -40,7 +51,7 @@ void rpc_send_error(struct jspan id, int rpc_code, int status,
 {
 	size_t ml = strlen(message);
 	size_t sl = stack ? strlen(stack) : 0;
-	struct out *o = begin(id, 2 * ml + sl + 160);
+	struct out *o = rpc_reply_begin(id, 2 * ml + sl + 160);
 	out_printf(o, ",\"error\":{\"code\":%d,\"message\":", rpc_code);
 	out_put_jstr(o, message, ml);
 	out_printf(o, ",\"data\":{\"code\":%d,\"message\":", status);

@@ -10,6 +10,7 @@
 #include "jspan.h"
 
 struct ws_event;
+struct out;
 
 /* JSON-RPC error codes. */
 #define RPC_PARSE_ERROR -32700
@@ -29,6 +30,13 @@ struct rpc_req {
 /* Handle one complete message from the manager (takes ownership). */
 void rpc_on_message(struct ws_event *msg);
 
+/* The start of a reply, `{"jsonrpc":"2.0","id":ID` (id {NULL,0}: null),
+ * and of a run notification, `{"jsonrpc":"2.0","method":"M","params":
+ * {"requestId":ID`; the caller appends the rest and closes the braces.
+ * extra: expected further bytes. */
+struct out *rpc_reply_begin(struct jspan id, size_t extra);
+struct out *rpc_notify_begin(const char *method, struct jspan request_id,
+			     size_t extra);
 /* {"jsonrpc":"2.0","id":ID,"result":RAW}: raw must be valid JSON. */
 void rpc_send_result(struct jspan id, const char *raw, size_t n);
 /* An error whose data is a Genkit Status {code, message, details}. trace_id

@@ -15,10 +15,7 @@
 
 static void notify_state(struct run *r)
 {
-	struct out *o = out_new(160 + r->req_id.n);
-	out_puts(o, "{\"jsonrpc\":\"2.0\",\"method\":\"runActionState\","
-		    "\"params\":{\"requestId\":");
-	out_put(o, r->req_id.p, r->req_id.n);
+	struct out *o = rpc_notify_begin("runActionState", r->req_id, 64);
 	out_puts(o, ",\"state\":{\"traceId\":\"");
 	out_put(o, r->trace_id, 32);
 	out_puts(o, "\"}}}");
@@ -138,10 +135,7 @@ void run_on_chunk(struct run *r, const uint8_t *json, size_t n)
 {
 	if (!r->stream || r->silent)
 		return;
-	struct out *o = out_new(96 + r->req_id.n + n);
-	out_puts(o, "{\"jsonrpc\":\"2.0\",\"method\":\"streamChunk\","
-		    "\"params\":{\"requestId\":");
-	out_put(o, r->req_id.p, r->req_id.n);
+	struct out *o = rpc_notify_begin("streamChunk", r->req_id, 16 + n);
 	out_puts(o, ",\"chunk\":");
 	out_put(o, json, n);
 	out_puts(o, "}}");
@@ -151,9 +145,7 @@ void run_on_chunk(struct run *r, const uint8_t *json, size_t n)
 void run_on_result(struct run *r, const uint8_t *json, size_t n)
 {
 	if (!r->silent) {
-		struct out *o = out_new(128 + r->req_id.n + n);
-		out_puts(o, "{\"jsonrpc\":\"2.0\",\"id\":");
-		out_put(o, r->req_id.p, r->req_id.n);
+		struct out *o = rpc_reply_begin(r->req_id, 80 + n);
 		out_puts(o, ",\"result\":{\"result\":");
 		if (n)
 			out_put(o, json, n);
