@@ -773,7 +773,7 @@ void pool_pause(struct pool *p, bool paused)
 
 void pool_check_backpressure(struct pool *p)
 {
-	if (!p->paused && sv->ws && ws_pending(sv->ws) > sv->cfg->max_message_bytes)
+	if (!p->paused && sv->ws && ws_over_high_water(sv->ws))
 		pool_pause(p, true);
 }
 

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -146,6 +147,11 @@ void ws_send(struct ws *ws, struct out *o)
 size_t ws_pending(struct ws *ws)
 {
 	return atomic_load(&ws->pending);
+}
+
+int ws_over_high_water(struct ws *ws)
+{
+	return atomic_load(&ws->high);
 }
 
 int ws_connected(struct ws *ws)
@@ -348,25 +354,20 @@ static void next_mask(unsigned char mask[4])
 	memcpy(mask, &z, 4);
 }
 
-static struct out *pop_out(struct ws *ws)
+/* The head of the queue, if it is at most max_len bytes long. */
+static struct out *pop_out(struct ws *ws, size_t max_len)
 {
 	pthread_mutex_lock(&ws->mu);
 	struct out *o = ws->oq_head;
-	if (o) {
+	if (o && o->len <= max_len) {
 		ws->oq_head = o->next;
 		if (!ws->oq_head)
 			ws->oq_tail = NULL;
+	} else {
+		o = NULL;
 	}
 	pthread_mutex_unlock(&ws->mu);
 	return o;
-}
-
-static int peek_small(struct ws *ws)
-{
-	pthread_mutex_lock(&ws->mu);
-	int small = ws->oq_head && ws->oq_head->len <= FRAGMENT;
-	pthread_mutex_unlock(&ws->mu);
-	return small;
 }
 
 /*
@@ -379,8 +380,9 @@ static int write_batch(struct ws *ws, struct lws *wsi)
 {
 	size_t used = 0, bytes = 0;
 	int count = 0;
-	while (count < WRITES_PER_TURN && used < BATCH_MAX && peek_small(ws)) {
-		struct out *o = pop_out(ws);
+	struct out *o;
+	while (count < WRITES_PER_TURN && used < BATCH_MAX &&
+	       (o = pop_out(ws, FRAGMENT))) {
 		size_t need = used + 14 + o->len;
 		if (need > ws->batch_cap) {
 			size_t cap = ws->batch_cap ? ws->batch_cap : 65536;
@@ -423,7 +425,7 @@ static int on_writeable(struct ws *ws, struct lws *wsi)
 					break;
 				continue;
 			}
-			ws->cur = pop_out(ws);
+			ws->cur = pop_out(ws, SIZE_MAX);
 			ws->cur_off = 0;
 			if (!ws->cur)
 				break;

@@ -55,6 +55,8 @@ struct ws *ws_start(struct event_base *base, const struct ws_config *cfg);
 void ws_send(struct ws *ws, struct out *o);
 /* Bytes queued but not yet handed to the kernel. */
 size_t ws_pending(struct ws *ws);
+/* Over cfg.out_high_water since the last WS_DRAINED: producers pause. */
+int ws_over_high_water(struct ws *ws);
 int ws_connected(struct ws *ws);
 /* Close the link (normal closure) and stop reconnecting; returns once the
  * queue has been written or timeout_ms passed, then joins the thread. */
