@@ -157,11 +157,11 @@ static void exe_dir(char *buf, size_t n)
 
 /* Put the build tree's (else the installed) demo plugin `file` first. */
 static void add_demo(struct config *c, const char *dir, const char *file,
-		     char buf[4200])
+		     char buf[CONFIG_PATH_MAX])
 {
-	snprintf(buf, 4200, "%s/../tools/demo/%s", dir, file);
+	snprintf(buf, CONFIG_PATH_MAX, "%s/../tools/demo/%s", dir, file);
 	if (!exists(buf, R_OK))
-		snprintf(buf, 4200, "%s/%s", GK_PKGLIBDIR, file);
+		snprintf(buf, CONFIG_PATH_MAX, "%s/%s", GK_PKGLIBDIR, file);
 	if (c->n_plugins == CONFIG_MAX_PLUGINS) {
 		fprintf(stderr, "genkit-supervisor: too many plugins\n");
 		exit(2);

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #define CONFIG_MAX_PLUGINS 32
+#define CONFIG_PATH_MAX 4200  /* a located binary or plugin path */
 
 enum { SANDBOX_NONE, SANDBOX_STANDARD, SANDBOX_STRICT, SANDBOX_COUNT };
 /* RLIMIT_NPROC of sandboxed actions when --max-procs is not given. */
@@ -48,9 +49,9 @@ struct config {
 	const char *run_as_name;
 	int log_level;
 	char runtime_id_buf[32];
-	char worker_buf[4200];
-	char demo_buf[4200];
-	char limits_buf[4200];
+	char worker_buf[CONFIG_PATH_MAX];
+	char demo_buf[CONFIG_PATH_MAX];
+	char limits_buf[CONFIG_PATH_MAX];
 };
 
 /* Parse argv/env into cfg; prints usage and exits on --help or bad flags. */
