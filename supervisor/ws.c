@@ -1,18 +1,31 @@
-/* ws.c - libwebsockets client thread bridged to the libevent loop. */
+/*
+ * ws.c - the libwebsockets client, driven from the libevent loop.
+ *
+ * Debian 12's libwebsockets 4.1.6 has no libevent plugin and no
+ * external-poll callbacks, but lws_service(ctx, -1) polls lws's own fds
+ * without waiting and services whatever is ready, timers included. So
+ * libevent watches the one socket and calls it:
+ *   - EV_READ on the socket: the manager sent something;
+ *   - EV_WRITE (armed only while output waits on a full socket);
+ *   - a flush event activated by ws_send(): every reply produced in one
+ *     loop turn leaves in one write;
+ *   - a tick: lws's own timers (keepalive ping, hangup, connect timeout)
+ *     and the handshake steps, whose readiness lws does not tell us about.
+ * Events for the supervisor (connected, message, ...) are collected while
+ * lws runs and handed over after it returns, so handlers never run inside
+ * an lws callback. One thread: no locks, no cross-thread wake-ups, which
+ * were two of the five context switches every request used to cost.
+ */
 #include "ws.h"
 
 #include <errno.h>
 #include <event2/event.h>
-#include <pthread.h>
-#include <signal.h>
-#include <stdatomic.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
 #include <time.h>
-#include <unistd.h>
 
 #include <libwebsockets.h>
 
@@ -24,6 +37,9 @@
 #define WRITES_PER_TURN 64        /* messages per WRITEABLE callback */
 #define BATCH_MAX (256u * 1024u)  /* bytes of small messages per write */
 #define RX_START 4096u
+#define TICK_LINK_MS 250u         /* lws timers while the link is up */
+#define TICK_CONNECT_MIN_MS 1u    /* handshake steps: 1 ms doubling ... */
+#define TICK_CONNECT_MAX_MS 100u  /* ... to 100 ms */
 
 struct ws {
 	struct ws_config cfg;
@@ -32,62 +48,44 @@ struct ws {
 	int port;
 	bool tls;
 
+	struct event_base *base;
 	struct lws_context *ctx;
-	pthread_t thread;
-	bool thread_started;
+	struct event *rd_ev, *wr_ev;  /* on fd */
+	struct event *flush_ev, *tick_ev, *reconnect_ev;
+	int fd;                       /* socket being watched, or -1 */
+	unsigned tick_ms;
 
-	/* Shared, under mu. */
-	pthread_mutex_t mu;
-	pthread_cond_t finished_cv;
 	struct out *oq_head, *oq_tail;
-	struct ws_event *iq_head, *iq_tail;
-	bool stopping, force, finished;
+	struct ws_event *eq_head, *eq_tail; /* for the supervisor */
+	size_t pending;               /* bytes queued + in the current message */
+	bool high;                    /* pending went over high water */
 
-	atomic_size_t pending;    /* bytes queued + in the current message */
-	atomic_bool high;         /* pending went over high water */
-	atomic_bool connected;
-
-	/* libevent side. */
-	int efd;
-	struct event *ev;
-
-	/* lws thread only. */
-	struct lws *wsi;
-	bool attempt;             /* a connection attempt/link is alive */
-	bool was_up;              /* it reached ESTABLISHED */
-	bool exit_loop;
-	bool close_sent;
+	struct lws *wsi;              /* the attempt or link, NULL when none */
+	bool attempt;                 /* a connection attempt/link is alive */
+	bool connected;               /* it reached ESTABLISHED */
+	bool stopping;
 	unsigned backoff_ms;
-	lws_sorted_usec_list_t sul;
-	struct ws_event *rx;      /* message being reassembled */
+	struct ws_event *rx;          /* message being reassembled */
 	size_t rx_cap;
 	size_t rx_seen;
 	bool rx_active, rx_dropping;
-	unsigned char *batch;     /* LWS_PRE + framed small messages */
+	unsigned char *batch;         /* LWS_PRE + framed small messages */
 	size_t batch_cap;
-	struct out *cur;          /* message being written */
+	struct out *cur;              /* message being written */
 	size_t cur_off;
 	lws_retry_bo_t retry;
 };
 
-/* ---- lws thread -> libevent thread ------------------------------------ */
+/* ---- events for the supervisor ---------------------------------------- */
 
 static void push_event(struct ws *ws, struct ws_event *ev)
 {
 	ev->next = NULL;
-	pthread_mutex_lock(&ws->mu);
-	bool was_empty = ws->iq_head == NULL;
-	if (ws->iq_tail)
-		ws->iq_tail->next = ev;
+	if (ws->eq_tail)
+		ws->eq_tail->next = ev;
 	else
-		ws->iq_head = ev;
-	ws->iq_tail = ev;
-	pthread_mutex_unlock(&ws->mu);
-	if (was_empty) {
-		uint64_t one = 1;
-		ssize_t n = write(ws->efd, &one, sizeof(one));
-		(void)n; /* a full counter still wakes the reader */
-	}
+		ws->eq_head = ev;
+	ws->eq_tail = ev;
 }
 
 static void push_simple(struct ws *ws, enum ws_event_type t, size_t len)
@@ -101,72 +99,166 @@ static void push_simple(struct ws *ws, enum ws_event_type t, size_t len)
 	push_event(ws, ev);
 }
 
-static void drain_events(evutil_socket_t fd, short what, void *arg)
+static void free_events(struct ws_event *ev)
 {
-	(void)what;
-	struct ws *ws = arg;
-	uint64_t v;
-	ssize_t n = read(fd, &v, sizeof(v));
-	(void)n;
-	pthread_mutex_lock(&ws->mu);
-	struct ws_event *ev = ws->iq_head;
-	ws->iq_head = ws->iq_tail = NULL;
-	pthread_mutex_unlock(&ws->mu);
 	while (ev) {
 		struct ws_event *next = ev->next;
-		ws->cfg.on_event(ev, ws->cfg.arg);
+		free(ev);
 		ev = next;
 	}
 }
 
-/* ---- libevent thread -> lws thread ------------------------------------ */
+/* After lws returned: handlers may call ws_send() and anything else. */
+static void deliver_events(struct ws *ws)
+{
+	while (ws->eq_head) {
+		struct ws_event *ev = ws->eq_head;
+		ws->eq_head = ev->next;
+		if (!ws->eq_head)
+			ws->eq_tail = NULL;
+		if (ws->stopping)
+			free(ev); /* nobody will act on them any more */
+		else
+			ws->cfg.on_event(ev, ws->cfg.arg);
+	}
+}
+
+/* ---- the socket as libevent sees it ----------------------------------- */
+
+static void on_socket(evutil_socket_t fd, short what, void *arg);
+
+static void unwatch(struct ws *ws)
+{
+	if (ws->rd_ev) {
+		event_free(ws->rd_ev);
+		event_free(ws->wr_ev);
+	}
+	ws->rd_ev = ws->wr_ev = NULL;
+	ws->fd = -1;
+}
+
+/* Follow lws's socket: it changes when lws tries the next address. */
+static void watch(struct ws *ws)
+{
+	int fd = ws->wsi ? (int)lws_get_socket_fd(ws->wsi) : -1;
+	if (fd == ws->fd)
+		return;
+	unwatch(ws);
+	if (fd < 0)
+		return;
+	ws->rd_ev = event_new(ws->base, fd, EV_READ | EV_PERSIST, on_socket, ws);
+	ws->wr_ev = event_new(ws->base, fd, EV_WRITE, on_socket, ws);
+	if (!ws->rd_ev || !ws->wr_ev || event_add(ws->rd_ev, NULL) < 0)
+		abort();
+	ws->fd = fd;
+}
+
+static void arm_tick(struct ws *ws, unsigned ms)
+{
+	struct timeval tv = { ms / 1000, (ms % 1000) * 1000 };
+	ws->tick_ms = ms;
+	evtimer_add(ws->tick_ev, &tv);
+}
+
+/*
+ * Run lws once without waiting, then set up what wakes it next and hand
+ * the supervisor its events. Every path into lws goes through here.
+ */
+static void service(struct ws *ws)
+{
+	if (lws_service(ws->ctx, -1) < 0)
+		log_warn("lws_service failed");
+	watch(ws);
+	if (ws->fd >= 0 && ws->connected &&
+	    (ws->cur || ws->oq_head || lws_partial_buffered(ws->wsi)))
+		event_add(ws->wr_ev, NULL);
+	if (ws->attempt && !ws->connected) {
+		/* Handshake: lws wants POLLOUT, then POLLIN, and says
+		 * neither; poll it often while that lasts. */
+		if (!evtimer_pending(ws->tick_ev, NULL))
+			arm_tick(ws, TICK_CONNECT_MIN_MS);
+	} else if (ws->attempt && ws->tick_ms != TICK_LINK_MS) {
+		arm_tick(ws, TICK_LINK_MS);
+	}
+	deliver_events(ws);
+}
+
+static void on_socket(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	service(arg);
+}
+
+static void on_tick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct ws *ws = arg;
+	if (!ws->attempt)
+		return;
+	unsigned next = ws->connected ? TICK_LINK_MS
+			: ws->tick_ms * 2 > TICK_CONNECT_MAX_MS ? TICK_CONNECT_MAX_MS
+			: ws->tick_ms * 2;
+	arm_tick(ws, next);
+	service(ws);
+}
+
+static void on_flush(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	struct ws *ws = arg;
+	if (!ws->wsi || !ws->connected)
+		return;
+	lws_callback_on_writable(ws->wsi);
+	service(ws);
+}
+
+/* ---- the supervisor's side -------------------------------------------- */
 
 void ws_send(struct ws *ws, struct out *o)
 {
-	if (!atomic_load(&ws->connected)) {
+	if (!ws->connected || ws->stopping) {
 		out_free(o);
 		return;
 	}
 	o->next = NULL;
-	size_t len = o->len;
-	pthread_mutex_lock(&ws->mu);
 	bool was_empty = ws->oq_head == NULL;
 	if (ws->oq_tail)
 		ws->oq_tail->next = o;
 	else
 		ws->oq_head = o;
 	ws->oq_tail = o;
-	pthread_mutex_unlock(&ws->mu);
-	size_t p = atomic_fetch_add(&ws->pending, len) + len;
-	if (p > ws->cfg.out_high_water)
-		atomic_store(&ws->high, true);
+	ws->pending += o->len;
+	if (ws->pending > ws->cfg.out_high_water)
+		ws->high = true;
+	/* Activated, not run: replies of the same loop turn join it. */
 	if (was_empty)
-		lws_cancel_service(ws->ctx);
+		event_active(ws->flush_ev, 0, 0);
 }
 
 size_t ws_pending(struct ws *ws)
 {
-	return atomic_load(&ws->pending);
+	return ws->pending;
 }
 
 int ws_over_high_water(struct ws *ws)
 {
-	return atomic_load(&ws->high);
+	return ws->high;
 }
 
 int ws_connected(struct ws *ws)
 {
-	return atomic_load(&ws->connected);
+	return ws->connected;
 }
 
-/* ---- the lws thread --------------------------------------------------- */
+/* ---- link life -------------------------------------------------------- */
 
 static void drop_queue(struct ws *ws)
 {
-	pthread_mutex_lock(&ws->mu);
 	struct out *o = ws->oq_head;
 	ws->oq_head = ws->oq_tail = NULL;
-	pthread_mutex_unlock(&ws->mu);
 	while (o) {
 		struct out *next = o->next;
 		out_free(o);
@@ -174,29 +266,27 @@ static void drop_queue(struct ws *ws)
 	}
 	out_free(ws->cur);
 	ws->cur = NULL;
-	atomic_store(&ws->pending, 0);
+	ws->pending = 0;
+	ws->high = false;
 }
 
 static void account_written(struct ws *ws, size_t n)
 {
-	size_t left = atomic_fetch_sub(&ws->pending, n) - n;
-	if (atomic_load(&ws->high) && left < ws->cfg.out_high_water / 2) {
-		atomic_store(&ws->high, false);
+	ws->pending -= n;
+	if (ws->high && ws->pending < ws->cfg.out_high_water / 2) {
+		ws->high = false;
 		push_simple(ws, WS_DRAINED, 0);
 	}
 }
 
-static void connect_attempt(lws_sorted_usec_list_t *sul);
-
 static void schedule_reconnect(struct ws *ws)
 {
-	if (ws->stopping) {
-		ws->exit_loop = true;
+	if (ws->stopping)
 		return;
-	}
 	log_info("reconnecting to %s in %u ms", ws->cfg.url, ws->backoff_ms);
-	lws_sul_schedule(ws->ctx, 0, &ws->sul, connect_attempt,
-			 (lws_usec_t)ws->backoff_ms * LWS_US_PER_MS);
+	struct timeval tv = { ws->backoff_ms / 1000,
+			      (ws->backoff_ms % 1000) * 1000 };
+	evtimer_add(ws->reconnect_ev, &tv);
 	ws->backoff_ms = ws->backoff_ms * 2 > BACKOFF_MAX_MS
 				 ? BACKOFF_MAX_MS
 				 : ws->backoff_ms * 2;
@@ -209,29 +299,30 @@ static void attempt_over(struct ws *ws, const char *why)
 		return;
 	ws->attempt = false;
 	ws->wsi = NULL;
-	atomic_store(&ws->connected, false);
+	unwatch(ws); /* before lws closes the fd, which may be reused */
+	evtimer_del(ws->tick_ev);
 	drop_queue(ws);
 	free(ws->rx);
 	ws->rx = NULL;
 	ws->rx_cap = 0;
 	ws->rx_active = false;
-	if (ws->was_up) {
+	if (ws->connected) {
 		log_warn("disconnected from %s (%s)", ws->cfg.url, why);
 		push_simple(ws, WS_DISCONNECTED, 0);
 	} else {
 		log_warn("could not connect to %s (%s)", ws->cfg.url, why);
 	}
-	ws->was_up = false;
+	ws->connected = false;
 	schedule_reconnect(ws);
 }
 
-static void connect_attempt(lws_sorted_usec_list_t *sul)
+static void connect_attempt(evutil_socket_t fd, short what, void *arg)
 {
-	struct ws *ws = lws_container_of(sul, struct ws, sul);
-	if (ws->stopping) {
-		ws->exit_loop = true;
+	(void)fd;
+	(void)what;
+	struct ws *ws = arg;
+	if (ws->stopping)
 		return;
-	}
 	struct lws_client_connect_info ci;
 	memset(&ci, 0, sizeof(ci));
 	ci.context = ws->ctx;
@@ -245,14 +336,22 @@ static void connect_attempt(lws_sorted_usec_list_t *sul)
 	ci.retry_and_idle_policy = &ws->retry;
 	ci.userdata = ws;
 	ws->attempt = true;
-	ws->was_up = false;
-	ws->close_sent = false;
+	ws->connected = false;
 	log_debug("connecting to %s", ws->cfg.url);
-	if (!lws_client_connect_via_info(&ci)) {
-		ws->attempt = true; /* make attempt_over() run */
+	/* Name resolution happens in here, synchronously: the manager is
+	 * normally on this machine (localhost). */
+	struct lws *wsi = lws_client_connect_via_info(&ci);
+	if (!wsi) {
 		attempt_over(ws, "connect failed at once");
+		deliver_events(ws);
+		return;
 	}
+	if (ws->attempt) /* not already failed inside the call */
+		ws->wsi = wsi;
+	service(ws);
 }
+
+/* ---- receiving -------------------------------------------------------- */
 
 static int rx_append(struct ws *ws, const void *in, size_t len)
 {
@@ -321,6 +420,8 @@ static int on_receive(struct ws *ws, struct lws *wsi, void *in, size_t len)
 	return 0;
 }
 
+/* ---- sending ---------------------------------------------------------- */
+
 /* RFC 6455 5.2 header of a final, masked text frame; returns its length. */
 static size_t frame_header(unsigned char *h, size_t len, const unsigned char mask[4])
 {
@@ -357,16 +458,12 @@ static void next_mask(unsigned char mask[4])
 /* The head of the queue, if it is at most max_len bytes long. */
 static struct out *pop_out(struct ws *ws, size_t max_len)
 {
-	pthread_mutex_lock(&ws->mu);
 	struct out *o = ws->oq_head;
-	if (o && o->len <= max_len) {
-		ws->oq_head = o->next;
-		if (!ws->oq_head)
-			ws->oq_tail = NULL;
-	} else {
-		o = NULL;
-	}
-	pthread_mutex_unlock(&ws->mu);
+	if (!o || o->len > max_len)
+		return NULL;
+	ws->oq_head = o->next;
+	if (!ws->oq_head)
+		ws->oq_tail = NULL;
 	return o;
 }
 
@@ -450,34 +547,15 @@ static int on_writeable(struct ws *ws, struct lws *wsi)
 		if (lws_partial_buffered(wsi))
 			break;
 	}
-	pthread_mutex_lock(&ws->mu);
 	bool more = ws->cur || ws->oq_head;
-	bool closing = ws->stopping && !more;
-	pthread_mutex_unlock(&ws->mu);
-	if (closing) {
+	if (ws->stopping && !more) {
 		lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL,
 				 (unsigned char *)"shutdown", 8);
-		ws->close_sent = true;
 		return -1;
 	}
 	if (more)
 		lws_callback_on_writable(wsi);
 	return 0;
-}
-
-static void on_wakeup(struct ws *ws)
-{
-	pthread_mutex_lock(&ws->mu);
-	bool stopping = ws->stopping, force = ws->force;
-	bool more = ws->oq_head != NULL;
-	pthread_mutex_unlock(&ws->mu);
-	if (stopping && (force || !ws->attempt || !ws->wsi)) {
-		lws_sul_cancel(&ws->sul);
-		ws->exit_loop = true;
-		return;
-	}
-	if (ws->wsi && atomic_load(&ws->connected) && (more || stopping))
-		lws_callback_on_writable(ws->wsi);
 }
 
 static int callback(struct lws *wsi, enum lws_callback_reasons reason,
@@ -491,9 +569,8 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 	switch (reason) {
 	case LWS_CALLBACK_CLIENT_ESTABLISHED:
 		ws->wsi = wsi;
-		ws->was_up = true;
+		ws->connected = true;
 		ws->backoff_ms = BACKOFF_MIN_MS;
-		atomic_store(&ws->connected, true);
 		log_info("connected to %s", ws->cfg.url);
 		push_simple(ws, WS_CONNECTED, 0);
 		break;
@@ -514,9 +591,6 @@ static int callback(struct lws *wsi, enum lws_callback_reasons reason,
 		return on_receive(ws, wsi, in, len);
 	case LWS_CALLBACK_CLIENT_WRITEABLE:
 		return on_writeable(ws, wsi);
-	case LWS_CALLBACK_EVENT_WAIT_CANCELLED:
-		on_wakeup(ws);
-		break;
 	case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
 		log_info("manager closed the connection");
 		break;
@@ -540,23 +614,6 @@ static void lws_log(int level, const char *line)
 		log_msg(LOG_WARN, "lws: %.*s", (int)n, line);
 	else
 		log_debug("lws: %.*s", (int)n, line);
-}
-
-static void *thread_main(void *arg)
-{
-	struct ws *ws = arg;
-	sigset_t all;
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, NULL);
-	connect_attempt(&ws->sul);
-	while (!ws->exit_loop)
-		if (lws_service(ws->ctx, 0) < 0)
-			break;
-	pthread_mutex_lock(&ws->mu);
-	ws->finished = true;
-	pthread_cond_signal(&ws->finished_cv);
-	pthread_mutex_unlock(&ws->mu);
-	return NULL;
 }
 
 /* ws://host[:port][/path] or wss://...; [v6] hosts allowed. */
@@ -604,12 +661,32 @@ static int parse_url(struct ws *ws, const char *url)
 	return n > 0 && (size_t)n < sizeof(ws->path) ? 0 : -1;
 }
 
+static void ws_free(struct ws *ws)
+{
+	if (ws->ctx)
+		lws_context_destroy(ws->ctx); /* may still call back */
+	unwatch(ws);
+	drop_queue(ws);
+	free(ws->rx);
+	free(ws->batch);
+	free_events(ws->eq_head);
+	if (ws->flush_ev)
+		event_free(ws->flush_ev);
+	if (ws->tick_ev)
+		event_free(ws->tick_ev);
+	if (ws->reconnect_ev)
+		event_free(ws->reconnect_ev);
+	free(ws);
+}
+
 struct ws *ws_start(struct event_base *base, const struct ws_config *cfg)
 {
 	struct ws *ws = calloc(1, sizeof(*ws));
 	if (!ws)
 		return NULL;
 	ws->cfg = *cfg;
+	ws->base = base;
+	ws->fd = -1;
 	if (parse_url(ws, cfg->url) < 0) {
 		log_err("bad manager URL '%s': want ws://host:port/path", cfg->url);
 		free(ws);
@@ -618,13 +695,10 @@ struct ws *ws_start(struct event_base *base, const struct ws_config *cfg)
 	ws->backoff_ms = BACKOFF_MIN_MS;
 	ws->retry.secs_since_valid_ping = (uint16_t)cfg->ping_secs;
 	ws->retry.secs_since_valid_hangup = (uint16_t)cfg->hangup_secs;
-	pthread_mutex_init(&ws->mu, NULL);
-	pthread_cond_init(&ws->finished_cv, NULL);
-	ws->efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (ws->efd < 0)
-		goto fail;
-	ws->ev = event_new(base, ws->efd, EV_READ | EV_PERSIST, drain_events, ws);
-	if (!ws->ev || event_add(ws->ev, NULL) < 0)
+	ws->flush_ev = event_new(base, -1, 0, on_flush, ws);
+	ws->tick_ev = evtimer_new(base, on_tick, ws);
+	ws->reconnect_ev = evtimer_new(base, connect_attempt, ws);
+	if (!ws->flush_ev || !ws->tick_ev || !ws->reconnect_ev)
 		goto fail;
 
 	lws_set_log_level(LLL_ERR | (log_get_level() >= LOG_DEBUG ? LLL_WARN : 0),
@@ -641,67 +715,43 @@ struct ws *ws_start(struct event_base *base, const struct ws_config *cfg)
 		log_err("cannot create the WebSocket context");
 		goto fail;
 	}
-	if (pthread_create(&ws->thread, NULL, thread_main, ws)) {
-		log_err("cannot start the WebSocket thread");
-		goto fail;
-	}
-	ws->thread_started = true;
 	log_info("manager at %s", cfg->url);
+	event_active(ws->reconnect_ev, 0, 0); /* first attempt: now */
 	return ws;
 fail:
-	if (ws->ctx)
-		lws_context_destroy(ws->ctx);
-	if (ws->ev)
-		event_free(ws->ev);
-	if (ws->efd >= 0)
-		close(ws->efd);
-	free(ws);
+	ws_free(ws);
 	return NULL;
 }
 
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Outside the event loop (it has returned): write what is queued, close
+ * with 1000, and wait for the close to be done or the deadline. */
 void ws_stop(struct ws *ws, unsigned timeout_ms)
 {
 	if (!ws)
 		return;
-	struct timespec dl;
-	clock_gettime(CLOCK_REALTIME, &dl);
-	dl.tv_sec += timeout_ms / 1000;
-	dl.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-	if (dl.tv_nsec >= 1000000000L) {
-		dl.tv_sec++;
-		dl.tv_nsec -= 1000000000L;
-	}
-	pthread_mutex_lock(&ws->mu);
 	ws->stopping = true;
-	pthread_mutex_unlock(&ws->mu);
-	lws_cancel_service(ws->ctx);
-	pthread_mutex_lock(&ws->mu);
-	while (!ws->finished) {
-		if (pthread_cond_timedwait(&ws->finished_cv, &ws->mu, &dl) ==
-		    ETIMEDOUT) {
-			ws->force = true;
-			pthread_mutex_unlock(&ws->mu);
-			lws_cancel_service(ws->ctx);
-			pthread_mutex_lock(&ws->mu);
-			dl.tv_sec += 1;
-		}
+	evtimer_del(ws->reconnect_ev);
+	long long deadline = now_ms() + timeout_ms;
+	if (ws->wsi && ws->connected)
+		lws_callback_on_writable(ws->wsi);
+	while (ws->attempt && ws->connected) {
+		long long left = deadline - now_ms();
+		if (left <= 0)
+			break;
+		service(ws);
+		if (!ws->attempt || ws->fd < 0)
+			break;
+		/* lws polls the socket itself (POLLOUT included) in
+		 * service(); this only waits for the peer's side. */
+		struct pollfd p = { .fd = ws->fd, .events = POLLIN };
+		poll(&p, 1, left < 10 ? (int)left : 10);
 	}
-	pthread_mutex_unlock(&ws->mu);
-	pthread_join(ws->thread, NULL);
-	lws_context_destroy(ws->ctx);
-	drop_queue(ws);
-	free(ws->rx);
-	free(ws->batch);
-	event_free(ws->ev);
-	close(ws->efd);
-	/* Events nobody will read any more. */
-	struct ws_event *ev = ws->iq_head;
-	while (ev) {
-		struct ws_event *next = ev->next;
-		free(ev);
-		ev = next;
-	}
-	pthread_mutex_destroy(&ws->mu);
-	pthread_cond_destroy(&ws->finished_cv);
-	free(ws);
+	ws_free(ws);
 }
