@@ -1,15 +1,13 @@
 /*
- * ws.h - the WebSocket link to the Genkit manager, on a thread of its own.
+ * ws.h - the WebSocket link to the Genkit manager, on the libevent loop.
  *
- * Debian's libwebsockets 4.1 can neither join a libevent loop nor be polled
- * from outside, so the socket lives on a thread running lws_service(). Two
- * queues bridge it to the libevent thread:
- *   libevent -> lws: ws_send() queues a message and, when the queue was
- *                   empty, wakes lws with lws_cancel_service();
- *   lws -> libevent: events (connected, message, closed, ...) are queued and
- *                   an eventfd, watched by libevent, is written when the
- *                   queue was empty.
- * The lws thread reconnects by itself: backoff 500 ms doubling to 5 s.
+ * libwebsockets runs on the loop's own thread: libevent watches the socket
+ * and calls lws_service() without waiting (see ws.c for why that works on
+ * Debian's lws 4.1, which can neither join a libevent loop nor be polled
+ * from outside). ws_send() queues a message; everything queued in one loop
+ * turn leaves in one write. Events (connected, message, closed, ...) reach
+ * cfg.on_event after lws has returned, never from inside lws.
+ * The link reconnects by itself: backoff 500 ms doubling to 5 s.
  */
 #ifndef GK_WS_H
 #define GK_WS_H
@@ -43,8 +41,8 @@ struct ws_config {
 	size_t out_high_water;    /* pause producers above this many bytes */
 	unsigned ping_secs;       /* send a PING after this much silence */
 	unsigned hangup_secs;     /* drop the link without a PONG by then */
-	void (*on_event)(struct ws_event *ev, void *arg); /* libevent thread;
-					  takes ownership: free(ev) */
+	void (*on_event)(struct ws_event *ev, void *arg); /* takes
+					  ownership: free(ev) */
 	void *arg;
 };
 
@@ -58,8 +56,8 @@ size_t ws_pending(struct ws *ws);
 /* Over cfg.out_high_water since the last WS_DRAINED: producers pause. */
 int ws_over_high_water(struct ws *ws);
 int ws_connected(struct ws *ws);
-/* Close the link (normal closure) and stop reconnecting; returns once the
- * queue has been written or timeout_ms passed, then joins the thread. */
+/* After the loop has returned: write what is queued, close the link
+ * (normal closure) and free everything; gives up after timeout_ms. */
 void ws_stop(struct ws *ws, unsigned timeout_ms);
 
 #endif
