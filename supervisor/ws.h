@@ -46,7 +46,7 @@ struct ws_config {
 	void *arg;
 };
 
-/* Parse the URL, create the lws context and start the thread. The URL is
+/* Parse the URL, create the lws context and schedule the first connect. The URL is
  * checked here: NULL with a logged reason when it is unusable. */
 struct ws *ws_start(struct event_base *base, const struct ws_config *cfg);
 /* Queue a message (ownership passes). Dropped when the link is down. */
