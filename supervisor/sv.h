@@ -59,6 +59,7 @@ struct run {
 	bool fresh;            /* needs a process that never ran anything */
 	struct event *timeout_ev;
 	struct timespec queued_at;
+	struct timespec started_at;    /* handed to a worker */
 };
 
 struct sv {
