@@ -62,11 +62,28 @@ static void finish_error(struct run *r, int status, const char *message,
 	run_done(r);
 }
 
+static void arm_timeout(struct run *r, uint64_t ms)
+{
+	struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+	evtimer_add(r->timeout_ev, &tv);
+}
+
 static void on_timeout(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
 	struct run *r = arg;
+	/* libevent's clock is the coarse one (4 ms steps here): never
+	 * answer before the limit, look again for what is left. */
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	int64_t us = (int64_t)(now.tv_sec - r->begun_at.tv_sec) * 1000000 +
+		     (now.tv_nsec - r->begun_at.tv_nsec) / 1000;
+	int64_t left_us = (int64_t)r->limits.timeout_ms * 1000 - us;
+	if (left_us > 0) {
+		arm_timeout(r, (uint64_t)(left_us + 999) / 1000);
+		return;
+	}
 	char msg[160];
 	snprintf(msg, sizeof(msg),
 		 "Action exceeded its time limit of %llu ms (timeout-ms)",
@@ -107,10 +124,9 @@ void run_begin(struct run *r)
 	sv->n_runs++;
 	notify_state(r);
 	if (r->limits.timeout_ms) {
-		uint64_t ms = r->limits.timeout_ms;
-		struct timeval tv = { (time_t)(ms / 1000), (suseconds_t)(ms % 1000) * 1000 };
+		clock_gettime(CLOCK_MONOTONIC, &r->begun_at);
 		r->timeout_ev = evtimer_new(sv->base, on_timeout, r);
-		evtimer_add(r->timeout_ev, &tv);
+		arm_timeout(r, r->limits.timeout_ms);
 	}
 	int rc = pool_submit(sv->pool, r);
 	if (rc == -1)

@@ -58,6 +58,7 @@ struct run {
 	int profile;           /* SANDBOX_* the worker must have */
 	bool fresh;            /* needs a process that never ran anything */
 	struct event *timeout_ev;
+	struct timespec begun_at;      /* run_begin(): --timeout-ms counts from here */
 	struct timespec queued_at;
 	struct timespec started_at;    /* handed to a worker */
 };

@@ -59,6 +59,8 @@ struct ws {
 	struct ws_event *eq_head, *eq_tail; /* for the supervisor */
 	size_t pending;               /* bytes queued + in the current message */
 	bool high;                    /* pending went over high water */
+	bool flush_due;               /* flush_ev is active */
+	bool write_failed;            /* close at the next WRITEABLE */
 
 	struct lws *wsi;              /* the attempt or link, NULL when none */
 	bool attempt;                 /* a connection attempt/link is alive */
@@ -161,16 +163,17 @@ static void arm_tick(struct ws *ws, unsigned ms)
 }
 
 /*
- * Run lws once without waiting, then set up what wakes it next and hand
- * the supervisor its events. Every path into lws goes through here.
+ * After lws ran (or we wrote): set up what wakes it next and hand the
+ * supervisor its events.
  */
-static void service(struct ws *ws)
+static void settle(struct ws *ws)
 {
-	if (lws_service(ws->ctx, -1) < 0)
-		log_warn("lws_service failed");
 	watch(ws);
+	/* Output left over: wait for room, unless the flush that will
+	 * write it is due anyway (else each turn would pay two epoll_ctl). */
 	if (ws->fd >= 0 && ws->connected &&
-	    (ws->cur || ws->oq_head || lws_partial_buffered(ws->wsi)))
+	    (lws_partial_buffered(ws->wsi) ||
+	     ((ws->cur || ws->oq_head) && !ws->flush_due)))
 		event_add(ws->wr_ev, NULL);
 	if (ws->attempt && !ws->connected) {
 		/* Handshake: lws wants POLLOUT, then POLLIN, and says
@@ -181,6 +184,13 @@ static void service(struct ws *ws)
 		arm_tick(ws, TICK_LINK_MS);
 	}
 	deliver_events(ws);
+}
+
+static void service(struct ws *ws)
+{
+	if (lws_service(ws->ctx, -1) < 0)
+		log_warn("lws_service failed");
+	settle(ws);
 }
 
 static void on_socket(evutil_socket_t fd, short what, void *arg)
@@ -204,13 +214,32 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
 	service(ws);
 }
 
+static int write_queue(struct ws *ws, struct lws *wsi);
+
+/*
+ * Write the queue now, without asking lws whether the socket is writable
+ * (a poll(2) per loop turn): it almost always is, and when the kernel
+ * takes only part, lws keeps the rest and asks for POLLOUT itself. Going
+ * through WRITEABLE is left for what only a callback may do: closing.
+ */
 static void on_flush(evutil_socket_t fd, short what, void *arg)
 {
 	(void)fd;
 	(void)what;
 	struct ws *ws = arg;
+	ws->flush_due = false;
 	if (!ws->wsi || !ws->connected)
 		return;
+	if (!ws->stopping && !ws->write_failed &&
+	    !lws_partial_buffered(ws->wsi)) {
+		if (write_queue(ws, ws->wsi) == 0) {
+			if (ws->cur || ws->oq_head)
+				lws_callback_on_writable(ws->wsi);
+			settle(ws);
+			return;
+		}
+		ws->write_failed = true; /* WRITEABLE closes the link */
+	}
 	lws_callback_on_writable(ws->wsi);
 	service(ws);
 }
@@ -234,8 +263,10 @@ void ws_send(struct ws *ws, struct out *o)
 	if (ws->pending > ws->cfg.out_high_water)
 		ws->high = true;
 	/* Activated, not run: replies of the same loop turn join it. */
-	if (was_empty)
+	if (was_empty && !ws->flush_due) {
+		ws->flush_due = true;
 		event_active(ws->flush_ev, 0, 0);
+	}
 }
 
 size_t ws_pending(struct ws *ws)
@@ -337,6 +368,7 @@ static void connect_attempt(evutil_socket_t fd, short what, void *arg)
 	ci.userdata = ws;
 	ws->attempt = true;
 	ws->connected = false;
+	ws->write_failed = false;
 	log_debug("connecting to %s", ws->cfg.url);
 	/* Name resolution happens in here, synchronously: the manager is
 	 * normally on this machine (localhost). */
@@ -510,7 +542,8 @@ static int write_batch(struct ws *ws, struct lws *wsi)
 	return (int)used;
 }
 
-static int on_writeable(struct ws *ws, struct lws *wsi)
+/* Up to WRITES_PER_TURN batches or fragments; -1 when lws_write failed. */
+static int write_queue(struct ws *ws, struct lws *wsi)
 {
 	for (int i = 0; i < WRITES_PER_TURN; i++) {
 		if (!ws->cur) {
@@ -547,6 +580,13 @@ static int on_writeable(struct ws *ws, struct lws *wsi)
 		if (lws_partial_buffered(wsi))
 			break;
 	}
+	return 0;
+}
+
+static int on_writeable(struct ws *ws, struct lws *wsi)
+{
+	if (ws->write_failed || write_queue(ws, wsi) < 0)
+		return -1;
 	bool more = ws->cur || ws->oq_head;
 	if (ws->stopping && !more) {
 		lws_close_reason(wsi, LWS_CLOSE_STATUS_NORMAL,
