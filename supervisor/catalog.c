@@ -109,8 +109,8 @@ void catalog_free(struct catalog *c)
 	free(c);
 }
 
-const struct action *catalog_find(const struct catalog *c, const char *key,
-				  size_t len)
+struct action *catalog_find(const struct catalog *c, const char *key,
+			    size_t len)
 {
 	return strmap_get(&c->by_key, key, len);
 }

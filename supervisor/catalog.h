@@ -12,6 +12,7 @@ struct action {
 	Gkipc__Limits limits;  /* per-action overrides, 0 = default */
 	char *mode;            /* "" = default */
 	char *sandbox;         /* "" = default */
+	uint32_t avg_us;       /* recent run time (EWMA), 0 = never ran */
 };
 
 struct catalog;
@@ -19,7 +20,7 @@ struct catalog;
 /* Build from a worker's hello; NULL (and a logged reason) on failure. */
 struct catalog *catalog_new(const Gkipc__Hello *hello);
 void catalog_free(struct catalog *c);
-const struct action *catalog_find(const struct catalog *c, const char *key,
+struct action *catalog_find(const struct catalog *c, const char *key,
 				  size_t len);
 /* The listActions result, `{"actions":{...}}`, built once. */
 const char *catalog_json(const struct catalog *c, size_t *len);

@@ -41,6 +41,7 @@ struct config {
 	uint64_t max_procs;         /* --max-procs: RLIMIT_NPROC */
 	int fresh;                  /* --mode fresh: one process per action */
 	unsigned max_runs_per_worker; /* --max-runs-per-worker (0 = no bound) */
+	unsigned prefetch_us;       /* --prefetch-us (0 = off) */
 	uint64_t max_worker_rss_mb; /* --max-worker-rss-mb: recycle above this */
 	int sandbox;                /* --sandbox: SANDBOX_NONE/STANDARD/STRICT */
 	const char *scratch_dir;    /* --scratch-dir: per-worker dirs go here */

@@ -135,7 +135,7 @@ static void run_action(struct rpc_req *req)
 	char *k = jspan_strdup(key, &kl);
 	if (!k)
 		abort();
-	const struct action *a = catalog_find(sv->catalog, k, kl);
+	struct action *a = catalog_find(sv->catalog, k, kl);
 	if (!a) {
 		rpc_send_errorf(req->id, RPC_INVALID_PARAMS, 5,
 				"Action not found: %.200s", k);

@@ -41,7 +41,7 @@ struct run {
 	struct jspan input;    /* raw JSON, {NULL,0} = none */
 	struct jspan context;  /* raw JSON object, {NULL,0} = none */
 	char *key;
-	const struct action *action;
+	struct action *action;  /* its avg_us is updated */
 	char trace_id[33];
 	char span_id[17];
 	bool stream, stream_input;
@@ -83,6 +83,15 @@ struct sv {
 };
 
 extern struct sv *sv;
+
+/* Microseconds from t (CLOCK_MONOTONIC) to now. */
+static inline int64_t sv_us_since(const struct timespec *t)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)(now.tv_sec - t->tv_sec) * 1000000 +
+	       (now.tv_nsec - t->tv_nsec) / 1000;
+}
 
 /* main.c: the first worker reported the catalogue: connect to the manager. */
 void sv_on_ready(void);

@@ -198,11 +198,14 @@ static void violation(struct worker *w, const char *why)
 /* The run a message claims to be about, or NULL after a violation. */
 static struct run *current(struct worker *w, uint64_t run_id)
 {
-	if (!w->run || w->run->id != run_id) {
-		violation(w, "message for a run it does not own");
+	if (w->run && w->run->id == run_id)
+		return w->run;
+	/* Its prefetched run, started behind one being stopped: it goes
+	 * down with the worker (pool.c forget()). */
+	if (w->past_run && w->ahead && w->ahead->id == run_id)
 		return NULL;
-	}
-	return w->run;
+	violation(w, "message for a run it does not own");
+	return NULL;
 }
 
 /* Count output against --max-output-bytes; 0 when over (worker killed). */
@@ -221,12 +224,50 @@ static int account_output(struct worker *w, struct run *r, size_t n)
 	return 0;
 }
 
+/* The run ended normally: remember how long its action takes (an EWMA
+ * over about the last 8 runs; pool.c prefetches behind short ones). */
+static void note_duration(const struct run *r)
+{
+	if (!r->action)
+		return;
+	int64_t us = sv_us_since(&r->started_at);
+	uint32_t v = us < 1 ? 1 : us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
+	uint32_t *avg = &r->action->avg_us;
+	*avg = *avg ? (uint32_t)((7ull * *avg + v) / 8) : v;
+}
+
 static void detach(struct worker *w)
 {
 	struct run *r = w->run;
+	note_duration(r);
 	w->run = NULL;
 	r->worker = NULL;
 	w->runs++;
+}
+
+/* The worker dropped its prefetched run unstarted, as asked (pool.c). */
+static void on_skipped(struct worker *w)
+{
+	struct run *a = w->ahead;
+	if (!a->cancelled && !a->kill_code) {
+		violation(w, "error for a run it has not started");
+		return;
+	}
+	w->ahead = NULL;
+	a->worker = NULL;
+	run_on_worker_lost(a, "dropped before it started");
+}
+
+/* A run being stopped sent its last message. Unless that was an Error
+ * CANCELLED, after which a worker exits (worker/run.c), the worker has
+ * moved on and may have started its prefetched run. */
+static bool stopping(struct worker *w, struct run *r, int error_code)
+{
+	if (!r->cancelled && !r->kill_code)
+		return false;
+	if (error_code != 1)
+		w->past_run = true;
+	return true;
 }
 
 static void on_frame(struct worker *w, const uint8_t *data, size_t n)
@@ -260,8 +301,7 @@ static void on_frame(struct worker *w, const uint8_t *data, size_t n)
 	}
 	case GKIPC__FROM_WORKER__MSG_RESULT: {
 		const ProtobufCBinaryData *res = &m->result->result;
-		if (!(r = current(w, m->result->run_id)) || r->cancelled ||
-		    r->kill_code)
+		if (!(r = current(w, m->result->run_id)) || stopping(w, r, 0))
 			break;
 		if (res->len && !json_check((const char *)res->data, res->len)) {
 			violation(w, "result is not valid JSON");
@@ -275,8 +315,13 @@ static void on_frame(struct worker *w, const uint8_t *data, size_t n)
 		break;
 	}
 	case GKIPC__FROM_WORKER__MSG_ERROR:
-		if (!(r = current(w, m->error->run_id)) || r->cancelled ||
-		    r->kill_code)
+		if (w->ahead && !w->past_run &&
+		    m->error->run_id == w->ahead->id) {
+			on_skipped(w);
+			break;
+		}
+		if (!(r = current(w, m->error->run_id)) ||
+		    stopping(w, r, m->error->code))
 			break;
 		detach(w);
 		run_on_error(r, m->error->code, m->error->message,

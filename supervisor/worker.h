@@ -35,13 +35,17 @@ struct worker {
 	enum wstate state;
 	bool reaped;
 	bool said_hello;
-	bool hung_up;                /* closed its channel while alive */             /* it got as far as being ready */
+	bool hung_up;                /* closed its channel while alive */
 	bool single_use;             /* ran a fresh-mode action: retire after */
 	int wait_status;
 	struct event *rd, *wr, *kill_timer;
 	struct ipc_rbuf rb;
 	struct ipc_wbuf wb;
 	struct run *run;
+	struct run *ahead;           /* prefetched: starts when run ends */
+	bool past_run;               /* run's last message came, unanswered
+					(it was being stopped) */
+	const char *retire_why;      /* retire once the prefetched run ends */
 	unsigned runs;               /* runs finished */
 	struct timespec idle_since;
 	uint64_t cpu_at_start;       /* clock ticks when the current run began */

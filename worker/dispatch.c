@@ -20,10 +20,11 @@ static gk_ctx *current(struct worker *w, uint64_t run_id, const char *what)
 static void on_run(struct worker *w, struct msg *m)
 {
 	if (w->cur) {
-		/* One run at a time: keep it for later. */
-		wlog("run %" PRIu64 " received while run %" PRIu64
-		     " is in progress: queued", m->m->run->run_id,
-		     w->cur->run_id);
+		/* One run at a time: the supervisor sent this one ahead
+		 * (prefetch); it starts when the current one ends. */
+		wdebug("run %" PRIu64 " received while run %" PRIu64
+		       " is in progress: queued", m->m->run->run_id,
+		       w->cur->run_id);
 		msgq_push(&w->later, m);
 		return;
 	}
@@ -58,12 +59,46 @@ static void on_end_input(struct worker *w, struct msg *m)
 	msg_free(&w->conn, m);
 }
 
+/* A run still waiting in w->later: take it out. */
+static struct msg *take_later(struct worker *w, uint64_t run_id)
+{
+	struct msg **pp = &w->later.head, *prev = NULL;
+
+	for (; *pp; prev = *pp, pp = &(*pp)->next) {
+		struct msg *m = *pp;
+
+		if (m->m->msg_case != GKIPC__TO_WORKER__MSG_RUN ||
+		    m->m->run->run_id != run_id)
+			continue;
+		*pp = m->next;
+		if (w->later.tail == m)
+			w->later.tail = prev;
+		m->next = NULL;
+		return m;
+	}
+	return NULL;
+}
+
 static void on_cancel(struct worker *w, struct msg *m)
 {
-	gk_ctx *ctx = current(w, m->m->cancel->run_id, "cancel");
+	uint64_t id = m->m->cancel->run_id;
+	struct msg *queued;
 
-	if (ctx)
-		ctx->cancel_frame = 1;
+	if (w->cur && w->cur->run_id == id) {
+		w->cur->cancel_frame = 1;
+	} else if ((queued = take_later(w, id))) {
+		/* Never started: drop it, and say so (the supervisor answers
+		 * the request; the current run goes on undisturbed). */
+		wdebug("run %" PRIu64 " cancelled before it started", id);
+		msg_free(&w->conn, queued);
+		if (ipc_send_error(&w->conn.wb, id, GK_CANCELLED,
+				   "Action was cancelled", NULL) < 0)
+			wdie(WORKER_EXIT_FAILURE, "cannot queue a message");
+		conn_flush(&w->conn);
+	} else {
+		wdebug("cancel for run %" PRIu64 ", which is not current: ignored",
+		       id);
+	}
 	msg_free(&w->conn, m);
 }
 

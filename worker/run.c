@@ -80,6 +80,7 @@ int run_fail(gk_ctx *ctx, int status, const char *msg)
 		return -1;
 	}
 	ctx->replied = 1;
+	ctx->answered_cancelled = status == GK_CANCELLED;
 	send_error(ctx->w, ctx->run_id, status, msg);
 	return -1;
 }
@@ -166,7 +167,10 @@ int run_execute(struct worker *w, const Gkipc__RunRequest *req)
 		run_fail(&ctx, status, why);
 	else
 		call_handler(&ctx);
-	int cancelled = run_cancelled(&ctx);
+	/* After answering CANCELLED, whoever asked for it, the worker exits
+	 * without starting a run queued behind: the supervisor counts on
+	 * that to give such a run to another worker (pool.c, prefetch). */
+	int cancelled = run_cancelled(&ctx) || ctx.answered_cancelled;
 	w->cur = NULL;
 	ctx_free(&ctx);
 	run_cleanup(w);

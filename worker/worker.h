@@ -126,6 +126,7 @@ struct gk_ctx {
 	int input_ended;
 	int cancel_frame; /* a Cancel frame for this run arrived */
 	int replied;      /* Result or Error sent */
+	int answered_cancelled; /* its reply was CANCELLED: exit after */
 	char *chunk;      /* last chunk handed out by gk_input_next */
 	size_t chunk_cap;
 	gk_limits limits; /* effective limits of this run (gk_run_limits) */

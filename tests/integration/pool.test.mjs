@@ -3,7 +3,26 @@
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { startManager, closeAll, waitFor, descendants } from './manager.mjs';
-import { assertRunOk } from './expect.mjs';
+import { assertRunOk, assertActionError } from './expect.mjs';
+
+/** Sends a runAction now; returns {id, run, done} without waiting. */
+function send(m, key, input) {
+  const id = m.newId();
+  const done = m.request('runAction', { key, input }, { id, timeoutMs: 30000 });
+  return { id, run: m.run(id), done };
+}
+
+/** One worker, and a prefetch window wide enough that the second of two
+ * back-to-back runs is always handed to it in advance. /flow/sleep {ms:0}
+ * a few times first, so the supervisor knows sleep as a short action. */
+async function onePrefetchingWorker(closers) {
+  const m = await startManager({ args: ['--workers', '1', '--max-workers', '1', '--prefetch-us', '10000000'] }, closers);
+  for (let i = 0; i < 5; i++) {
+    const { reply, id } = await m.runAction('/flow/sleep', { ms: 0 });
+    assertRunOk(reply, id, 0);
+  }
+  return m;
+}
 
 // genkit-worker processes under the supervisor: the zygote and the workers.
 function workerCount(m) {
@@ -44,5 +63,41 @@ describe('pool', () => {
       clearInterval(sampler);
     }
     assert.equal(most, 3, 'zygote + the 2 --workers, never more');
+  });
+
+  test('prefetch: the worker dies under the run ahead; the run sent behind it runs elsewhere, once', async () => {
+    const m = await onePrefetchingWorker(closers);
+    const first = send(m, '/flow/sleep', { ms: 20000 });
+    const second = send(m, '/flow/echo', { behind: 'sleep' });
+    await m.waitFor(() => first.run.states.length > 0, 10000, 'runActionState of the sleep');
+    const c = await m.request('cancelAction', { traceId: first.run.states[0].traceId });
+    assert.deepEqual(c.result, { message: 'Action cancelled' });
+    assertActionError(await first.done, first.id, 1, 'Action was cancelled');
+    assertRunOk(await second.done, second.id, { behind: 'sleep' });
+  });
+
+  test('prefetch: cancelling the run sent ahead drops it unstarted; the current run is left alone', async () => {
+    const m = await onePrefetchingWorker(closers);
+    const order = [];
+    const first = send(m, '/flow/sleep', { ms: 1500 });
+    const second = send(m, '/flow/sleep', { ms: 20000 });
+    first.done.then(() => order.push('first'));
+    second.done.then(() => order.push('second'));
+    await m.waitFor(() => second.run.states.length > 0, 10000, 'runActionState of the second sleep');
+    const c = await m.request('cancelAction', { traceId: second.run.states[0].traceId });
+    assert.deepEqual(c.result, { message: 'Action cancelled' });
+    assertActionError(await second.done, second.id, 1, 'Action was cancelled');
+    assertRunOk(await first.done, first.id, 1500);
+    // Answered while the first still slept: dropped, not killed after it.
+    assert.deepEqual(order, ['second', 'first']);
+  });
+
+  test('prefetch: a run sent ahead that crashes is answered as the crash it is', async () => {
+    const m = await onePrefetchingWorker(closers);
+    const first = send(m, '/flow/sleep', { ms: 200 });
+    const second = send(m, '/flow/crash', {});
+    assertRunOk(await first.done, first.id, 200);
+    assertActionError(await second.done, second.id, 13, 'worker crashed: SIGSEGV (Segmentation fault)');
+    assert.deepEqual(await m.echo({ after: 'crash' }), { after: 'crash' });
   });
 });
