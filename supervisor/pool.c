@@ -428,6 +428,17 @@ void pool_on_run_end(struct worker *w, int status)
 	struct pool *p = w->pool;
 	const struct config *c = sv->cfg;
 	const char *why = NULL;
+	if (status == 1 && w->ahead) {
+		/* After answering CANCELLED a worker exits without starting
+		 * what was sent ahead (worker/run.c): it goes elsewhere. */
+		struct run *r = w->ahead;
+		w->ahead = NULL;
+		r->worker = NULL;
+		if (r->cancelled || r->kill_code)
+			run_on_worker_lost(r, "dropped before it started");
+		else
+			requeue_front(p, r);
+	}
 	if (w->ahead) {
 		/* The worker has started it already: it becomes current,
 		 * also in a dying worker (forget() answers for it then). */
@@ -452,6 +463,8 @@ void pool_on_run_end(struct worker *w, int status)
 		why = "fresh mode";
 	else if (status == 4 || status == 8)
 		why = "it hit a limit";
+	else if (status == 1)
+		why = "it answered CANCELLED, after which workers exit";
 	else if (c->max_runs_per_worker && w->runs >= c->max_runs_per_worker)
 		why = "max-runs-per-worker reached";
 	else if (c->max_worker_rss_mb && worker_rss_mb(w) > c->max_worker_rss_mb)

@@ -100,4 +100,14 @@ describe('pool', () => {
     assertActionError(await second.done, second.id, 13, 'worker crashed: SIGSEGV (Segmentation fault)');
     assert.deepEqual(await m.echo({ after: 'crash' }), { after: 'crash' });
   });
+
+  test('an action that answers CANCELLED by itself: its worker exits, the runs behind it are served', async () => {
+    const m = await startManager({ args: ['--workers', '1', '--max-workers', '1'] }, closers);
+    for (let round = 0; round < 3; round++) {
+      const fail = send(m, '/flow/fail', { status: 'CANCELLED', message: `round ${round}` });
+      const next = send(m, '/flow/echo', { round });
+      assertActionError(await fail.done, fail.id, 1, `round ${round}`);
+      assertRunOk(await next.done, next.id, { round });
+    }
+  });
 });
