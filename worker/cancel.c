@@ -56,10 +56,19 @@ static void set_term(void (*fn)(int))
 		wlog("sigaction(SIGTERM): %s", strerror(errno));
 }
 
+/*
+ * The pipe only ever gets a byte from on_term(), which sets term_seen
+ * first, and only cancel_begin() clears term_seen: an empty flag means an
+ * empty pipe, so the read that would only return EAGAIN is skipped (one
+ * syscall per run). A SIGTERM seen during a run cancels it and the worker
+ * exits, so in practice the flag is always clear here.
+ */
 void cancel_begin(enum gk_cancel_mode mode)
 {
-	drain();
-	term_seen = 0;
+	if (term_seen) {
+		drain();
+		term_seen = 0;
+	}
 	if (mode == GK_CANCEL_COOPERATIVE)
 		set_term(on_term);
 }
