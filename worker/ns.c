@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -36,9 +37,46 @@ static const int fatal_sigs[] = {
 	SIGXCPU, SIGXFSZ, SIGVTALRM, SIGPROF, SIGPIPE,
 };
 
+/*
+ * Whether we are PID 1, asked of the kernel once per process: -1 unknown,
+ * else 0/1. ns_kill_others() runs after every run (and, via atexit, in any
+ * process that calls exit()), so a getpid() each time is a syscall per run.
+ *
+ * A cached answer must not leak into a child: a child of an action inherits
+ * our atexit handlers, and a stale "1" there would make it kill(-1) the
+ * action's other processes. Every way a child gets our memory is covered:
+ * - fork(): pthread_atfork's child handler forgets the answer, so the
+ *   child asks getpid() itself (and gets != 1);
+ * - vfork(), posix_spawn() (CLONE_VFORK), _Fork(): no atfork handlers run,
+ *   but such a child may only exec or _exit(), which run no atexit
+ *   handlers; it never calls ns_is_init();
+ * - a raw clone()/clone3() syscall without CLONE_VM: no atfork handlers
+ *   either; glibc does not support calling into it (exit() included) from
+ *   such a child, its own pid/tid caches are just as stale there.
+ * The handler is registered before the first answer is cached, so no
+ * fork() can copy an answer without also copying the handler.
+ */
+static int is_init = -1;
+
+static void forget_is_init(void)
+{
+	is_init = -1;
+}
+
 int ns_is_init(void)
 {
-	return getpid() == 1;
+	static int registered;
+
+	if (is_init < 0) {
+		if (!registered) {
+			/* Failure (ENOMEM) only costs the cache. */
+			if (pthread_atfork(NULL, NULL, forget_is_init) != 0)
+				return getpid() == 1;
+			registered = 1;
+		}
+		is_init = getpid() == 1;
+	}
+	return is_init;
 }
 
 static void die_by(int sig)
@@ -80,8 +118,9 @@ static long long now_ms(void)
 
 void ns_kill_others(void)
 {
-	/* Checked every time, never cached: a child of an action inherits
-	 * our atexit handlers and must not kill(-1) anything. */
+	/* A child of an action inherits our atexit handlers and must not
+	 * kill(-1) anything: ns_is_init() answers for the calling process,
+	 * also in a fork()ed child (see above). */
 	if (!ns_is_init())
 		return;
 	/* Every process of the namespace descends from us, and orphans are

@@ -138,10 +138,49 @@ static int limits(gk_ctx *ctx)
 	return gk_return(ctx, buf, (size_t)n);
 }
 
+/*
+ * A child of the action that calls exit() runs the worker's atexit
+ * handlers, ns_kill_others() among them; it must not take itself for the
+ * namespace's init and kill(-1) its siblings. Child B, which has a child of
+ * its own (so that ns_kill_others does not stop at "no children"), calls
+ * exit(); sibling A must survive it. "alive" or "killed".
+ */
+static int fork_exit(gk_ctx *ctx)
+{
+	pid_t a = fork();
+	if (a == 0) {
+		pause();
+		_exit(0);
+	}
+	if (a < 0)
+		return gk_fail(ctx, GK_INTERNAL, "fork: %s", strerror(errno));
+	pid_t b = fork();
+	if (b == 0) {
+		if (fork() == 0) {
+			pause();
+			_exit(0);
+		}
+		exit(0);
+	}
+	if (b < 0)
+		return gk_fail(ctx, GK_INTERNAL, "fork: %s", strerror(errno));
+	waitpid(b, NULL, 0);
+	/* A SIGKILL sent by B lands when A next runs: give it a moment. */
+	int dead = 0;
+	for (int i = 0; i < 20 && !dead; i++) {
+		dead = waitpid(a, NULL, WNOHANG) == a;
+		if (!dead)
+			usleep(10000);
+	}
+	return dead ? gk_return(ctx, "\"killed\"", 8)
+		    : gk_return(ctx, "\"alive\"", 7);
+}
+
 static const gk_action_def defs[] = {
 	{ .type = "test", .name = "openFiles", .handler = open_files },
 	{ .type = "test", .name = "probe", .handler = probe },
 	{ .type = "test", .name = "scratchCount", .handler = scratch_count },
+	{ .type = "test", .name = "forkExit", .handler = fork_exit },
 	{ .type = "test", .name = "limits", .handler = limits,
 	  .limits = { .cpu_seconds = 7, .max_procs = 9 } },
 };

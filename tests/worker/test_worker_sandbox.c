@@ -137,7 +137,7 @@ static int start_zygote(struct wk *z)
 	if (!h)
 		return -1;
 	CHECK_INT(h->hello->pid, z->pid);
-	CHECK_INT(h->hello->n_actions, 12 + 4);
+	CHECK_INT(h->hello->n_actions, 12 + 5);
 	ipc_free_from_worker(h);
 	return 0;
 }
@@ -171,7 +171,7 @@ static void test_spawn_basic(void)
 	if (!h)
 		return;
 	CHECK_INT(h->hello->pid, w.pid);
-	CHECK_INT(h->hello->n_actions, 16);
+	CHECK_INT(h->hello->n_actions, 12 + 5);
 	ipc_free_from_worker(h);
 	/* Re-parented to us, in a PID namespace of its own, as its init. */
 	CHECK(pidns_of(w.pid) != 0 && pidns_of(w.pid) != pidns_of(getpid()));
@@ -353,6 +353,27 @@ static void test_cleanup_between_runs(void)
 	free(path);
 	wk_run(&w, 2, "/test/scratchCount", S("null"), 0, 0);
 	wk_expect_result(&w, 2, "0");
+	CHECK_INT(count_in_ns(ns), 1);
+	shutdown_worker(&w);
+}
+
+/* A forked child of an action that calls exit() runs the worker's atexit
+ * handlers; as PID 1's child it must not kill the action's other children
+ * (ns_is_init() caches its answer, and forgets it in fork()ed children). */
+static void test_child_exit(void)
+{
+	struct wk w;
+	Gkipc__FromWorker *h = zspawn(&w, "none", 0);
+
+	if (!h)
+		return;
+	ipc_free_from_worker(h);
+	ino_t ns = pidns_of(w.pid);
+	wk_run(&w, 1, "/test/forkExit", S("null"), 0, 0);
+	wk_expect_result(&w, 1, "\"alive\"");
+	/* ...and the worker itself still cleans up after the run. */
+	wk_run(&w, 2, "/flow/echo", S("1"), 0, 0);
+	wk_expect_result(&w, 2, "1");
 	CHECK_INT(count_in_ns(ns), 1);
 	shutdown_worker(&w);
 }
@@ -669,6 +690,7 @@ int main(void)
 	test_kill_ns(SIGKILL, "strict");
 	test_crash();
 	test_cleanup_between_runs();
+	test_child_exit();
 	test_memory_limit();
 	test_cpu_limit(1);
 	test_nofile_limit();
