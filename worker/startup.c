@@ -47,8 +47,18 @@ static void reset_signals(void)
 }
 
 /* Whatever the supervisor leaked into us (another worker's socket would
- * hide that worker's EOF) gets closed; the IPC fd is kept, CLOEXEC and
- * non-blocking. */
+ * hide that worker's EOF) gets closed; the IPC fd is kept (ipc_fd_flags). */
+/* CLOEXEC, and blocking: reads follow a poll(2) that found data or are
+ * the idle wait itself (conn_wait()); every send is MSG_DONTWAIT. */
+static void ipc_fd_flags(int fd)
+{
+	int fl = fcntl(fd, F_GETFL);
+	if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 || fl < 0 ||
+	    fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)
+		wdie(WORKER_EXIT_FAILURE, "fcntl(ipc fd %d): %s", fd,
+		     strerror(errno));
+}
+
 static void setup_fds(int fd)
 {
 	struct stat st;
@@ -58,11 +68,7 @@ static void setup_fds(int fd)
 	if (fd > 3)
 		close_range(3, (unsigned)fd - 1, 0);
 	close_range((unsigned)fd + 1, ~0U, 0);
-	int fl = fcntl(fd, F_GETFL);
-	if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 || fl < 0 ||
-	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
-		wdie(WORKER_EXIT_FAILURE, "fcntl(--fd %d): %s", fd,
-		     strerror(errno));
+	ipc_fd_flags(fd);
 }
 
 static void stdin_devnull(void)
@@ -103,9 +109,6 @@ int startup_spawned_fds(int ipc_fd)
 		fd = 3;
 	}
 	close_range(4, ~0U, 0);
-	int fl = fcntl(fd, F_GETFL);
-	if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 || fl < 0 ||
-	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0)
-		wdie(WORKER_EXIT_FAILURE, "fcntl(ipc fd): %s", strerror(errno));
+	ipc_fd_flags(fd);
 	return fd;
 }
