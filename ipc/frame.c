@@ -216,10 +216,8 @@ int ipc_wbuf_push(struct ipc_wbuf *w, const void *payload, size_t n)
 int ipc_wbuf_flush(struct ipc_wbuf *w, int fd)
 {
 	while (w->off < w->len) {
-		/* MSG_DONTWAIT: the worker's socket is blocking (its idle
-		 * wait is a plain read), writes never may be. */
 		ssize_t n = send(fd, w->data + w->off, w->len - w->off,
-				 MSG_NOSIGNAL | MSG_DONTWAIT);
+				 MSG_NOSIGNAL);
 		if (n < 0) {
 			if (errno == EINTR)
 				continue;

@@ -153,12 +153,6 @@ void conn_flush(struct conn *c)
 
 int conn_wait(struct conn *c, int timeout_ms, int wake_fd)
 {
-	if (timeout_ms < 0 && wake_fd < 0) {
-		/* Nothing else to watch: the read is the wait, one syscall
-		 * instead of poll(2) + read(2). */
-		read_frames(c);
-		return 1;
-	}
 	struct pollfd p[2] = {
 		{ .fd = c->fd, .events = POLLIN },
 		{ .fd = wake_fd, .events = POLLIN },
