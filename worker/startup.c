@@ -46,16 +46,13 @@ static void reset_signals(void)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-/* Whatever the supervisor leaked into us (another worker's socket would
- * hide that worker's EOF) gets closed; the IPC fd is kept (ipc_fd_flags). */
 /*
  * CLOEXEC and non-blocking. The idle wait stays poll(2) + read(2). Our
- * reading of why: a task
- * asleep in read(2) on a unix socket is woken "sync" (as if the sender
- * were about to sleep) and tends to be run on the sender's core after it,
- * where poll(2)'s wake-up lets it run on the other core at once. Measured
- * with one blocking read as the idle wait: echo at C=1 went from ~11k to
- * ~8.5k req/s (p50 70 -> 110 us) on this 2-core VM.
+ * reading of why one blocking read(2) was slower: a task asleep in read(2)
+ * on a unix socket is woken "sync" (as if the sender were about to sleep)
+ * and tends to run after the sender on its core, where poll(2)'s wake-up
+ * lets it run on the other core at once. Measured with the blocking read:
+ * echo at C=1 went from ~11k to ~8.5k req/s (p50 70 -> 110 us) here.
  */
 static void ipc_fd_flags(int fd)
 {
@@ -66,6 +63,8 @@ static void ipc_fd_flags(int fd)
 		     strerror(errno));
 }
 
+/* Whatever the supervisor leaked into us (another worker's socket would
+ * hide that worker's EOF) gets closed; the IPC fd is kept (ipc_fd_flags). */
 static void setup_fds(int fd)
 {
 	struct stat st;
