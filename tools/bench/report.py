@@ -362,9 +362,10 @@ def render(D, outdir):
     w("`-s rps -c C`: C runs in flight, a new one as soon as one finishes. Runtime CPU is the "
       "whole process tree's user+sys over the measured window ÷ requests (10 ms tick "
       "resolution); cores busy = that CPU ÷ the window (2 cores here, shared with the client). "
-      "RSS is summed over the tree's processes (sampled every 200 ms). The pool grows "
-      "above `--workers` while runs wait (up to `--max-workers` 64), which is why pooled RSS "
-      "grows with C.\n")
+      "RSS is summed over the tree's processes (sampled every 200 ms). Pooled: `--workers` "
+      "(= CPUs) workers; the pool grows only for runs held up by slow ones, so short echoes "
+      "keep it at its size, and busy workers are handed their next short run in advance "
+      "(`--prefetch-us`).\n")
     for c in (1, 16, 64):
         w(f"### C = {c}\n")
         w(metric_table(D, lambda c: f"rps-c{c}", rps_rows(c), RTS))
