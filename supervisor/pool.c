@@ -325,6 +325,33 @@ static bool retire_one_idle(struct pool *p)
 	return false;
 }
 
+/* Into the wait queue: at the tail, or at the head (first in line). */
+static void enqueue(struct pool *p, struct run *r, bool front)
+{
+	r->state = RUN_QUEUED;
+	if (front) {
+		r->qprev = NULL;
+		r->qnext = p->q_head;
+		if (p->q_head)
+			p->q_head->qprev = r;
+		else
+			p->q_tail = r;
+		p->q_head = r;
+	} else {
+		r->qnext = NULL;
+		r->qprev = p->q_tail;
+		if (p->q_tail)
+			p->q_tail->qnext = r;
+		else
+			p->q_head = r;
+		p->q_tail = r;
+	}
+	p->q_len++;
+	p->q_class[r->profile]++;
+	p->q_fresh[r->profile] += r->fresh;
+	clock_gettime(CLOCK_MONOTONIC, &r->queued_at);
+}
+
 int pool_submit(struct pool *p, struct run *r)
 {
 	if (p->broken[r->profile]) {
@@ -344,18 +371,7 @@ int pool_submit(struct pool *p, struct run *r)
 			}
 	if (p->q_len >= sv->cfg->queue_max)
 		return -1;
-	r->state = RUN_QUEUED;
-	r->qnext = NULL;
-	r->qprev = p->q_tail;
-	if (p->q_tail)
-		p->q_tail->qnext = r;
-	else
-		p->q_head = r;
-	p->q_tail = r;
-	p->q_len++;
-	p->q_class[r->profile]++;
-	p->q_fresh[r->profile] += r->fresh;
-	clock_gettime(CLOCK_MONOTONIC, &r->queued_at);
+	enqueue(p, r, false);
 	if (live(p) >= sv->cfg->max_workers && !p->n_starting[r->profile])
 		retire_one_idle(p);
 	spawn_more(p);
@@ -388,18 +404,7 @@ static void requeue_front(struct pool *p, struct run *r)
 		assign(w, r);
 		return;
 	}
-	r->state = RUN_QUEUED;
-	r->qprev = NULL;
-	r->qnext = p->q_head;
-	if (p->q_head)
-		p->q_head->qprev = r;
-	else
-		p->q_tail = r;
-	p->q_head = r;
-	p->q_len++;
-	p->q_class[r->profile]++;
-	p->q_fresh[r->profile] += r->fresh;
-	clock_gettime(CLOCK_MONOTONIC, &r->queued_at);
+	enqueue(p, r, true);
 }
 
 void pool_on_hello(struct worker *w, const Gkipc__Hello *h)
