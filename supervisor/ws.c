@@ -10,7 +10,9 @@
  *   - a flush event activated by ws_send(): every reply produced in one
  *     loop turn leaves in one write;
  *   - a tick: lws's own timers (keepalive ping, hangup, connect timeout)
- *     and the handshake steps, whose readiness lws does not tell us about.
+ *     and the handshake steps, whose readiness lws does not tell us about;
+ *   - a kick, when lws_service_adjust_timeout() says lws holds data that no
+ *     fd will announce (TLS records, buffered rx).
  * Events for the supervisor (connected, message, ...) are collected while
  * lws runs and handed over after it returns, so handlers never run inside
  * an lws callback. One thread: no locks, no cross-thread wake-ups, which
@@ -51,7 +53,7 @@ struct ws {
 	struct event_base *base;
 	struct lws_context *ctx;
 	struct event *rd_ev, *wr_ev;  /* on fd */
-	struct event *flush_ev, *tick_ev, *reconnect_ev;
+	struct event *flush_ev, *tick_ev, *reconnect_ev, *kick_ev;
 	int fd;                       /* socket being watched, or -1 */
 	unsigned tick_ms;
 
@@ -190,7 +192,18 @@ static void service(struct ws *ws)
 {
 	if (lws_service(ws->ctx, -1) < 0)
 		log_warn("lws_service failed");
+	/* Data lws holds already (TLS records, rx it buffered) makes no
+	 * fd readable: run it again next turn, as its own loop would. */
+	if (ws->attempt && !lws_service_adjust_timeout(ws->ctx, 1, 0))
+		event_active(ws->kick_ev, 0, 0);
 	settle(ws);
+}
+
+static void on_kick(evutil_socket_t fd, short what, void *arg)
+{
+	(void)fd;
+	(void)what;
+	service(arg);
 }
 
 static void on_socket(evutil_socket_t fd, short what, void *arg)
@@ -716,6 +729,8 @@ static void ws_free(struct ws *ws)
 		event_free(ws->tick_ev);
 	if (ws->reconnect_ev)
 		event_free(ws->reconnect_ev);
+	if (ws->kick_ev)
+		event_free(ws->kick_ev);
 	free(ws);
 }
 
@@ -738,7 +753,8 @@ struct ws *ws_start(struct event_base *base, const struct ws_config *cfg)
 	ws->flush_ev = event_new(base, -1, 0, on_flush, ws);
 	ws->tick_ev = evtimer_new(base, on_tick, ws);
 	ws->reconnect_ev = evtimer_new(base, connect_attempt, ws);
-	if (!ws->flush_ev || !ws->tick_ev || !ws->reconnect_ev)
+	ws->kick_ev = event_new(base, -1, 0, on_kick, ws);
+	if (!ws->flush_ev || !ws->tick_ev || !ws->reconnect_ev || !ws->kick_ev)
 		goto fail;
 
 	lws_set_log_level(LLL_ERR | (log_get_level() >= LOG_DEBUG ? LLL_WARN : 0),
