@@ -115,9 +115,16 @@ int ipc_send_chunk(struct ipc_wbuf *w, uint64_t run_id, const void *json,
 int ipc_send_result(struct ipc_wbuf *w, uint64_t run_id, const void *json,
 		    size_t n)
 {
+	return ipc_send_result_us(w, run_id, json, n, 0);
+}
+
+int ipc_send_result_us(struct ipc_wbuf *w, uint64_t run_id, const void *json,
+		       size_t n, uint32_t run_us)
+{
 	Gkipc__Result r = GKIPC__RESULT__INIT;
 	r.run_id = run_id;
 	r.result = BYTES(json, n);
+	r.run_us = run_us;
 	Gkipc__FromWorker m = GKIPC__FROM_WORKER__INIT;
 	m.msg_case = GKIPC__FROM_WORKER__MSG_RESULT;
 	m.result = &r;
@@ -127,8 +134,15 @@ int ipc_send_result(struct ipc_wbuf *w, uint64_t run_id, const void *json,
 int ipc_send_error(struct ipc_wbuf *w, uint64_t run_id, int code,
 		   const char *message, const char *stack)
 {
+	return ipc_send_error_us(w, run_id, code, message, stack, 0);
+}
+
+int ipc_send_error_us(struct ipc_wbuf *w, uint64_t run_id, int code,
+		      const char *message, const char *stack, uint32_t run_us)
+{
 	Gkipc__Error e = GKIPC__ERROR__INIT;
 	e.run_id = run_id;
+	e.run_us = run_us;
 	e.code = code;
 	e.message = (char *)(message ? message : "");
 	e.stack = (char *)(stack ? stack : "");

@@ -31,6 +31,11 @@ int ipc_send_result(struct ipc_wbuf *w, uint64_t run_id, const void *json,
 		    size_t n);
 int ipc_send_error(struct ipc_wbuf *w, uint64_t run_id, int code,
 		   const char *message, const char *stack);
+/* The same with the run's duration as the worker timed it (run_us). */
+int ipc_send_result_us(struct ipc_wbuf *w, uint64_t run_id, const void *json,
+		       size_t n, uint32_t run_us);
+int ipc_send_error_us(struct ipc_wbuf *w, uint64_t run_id, int code,
+		      const char *message, const char *stack, uint32_t run_us);
 int ipc_send_input_chunk(struct ipc_wbuf *w, uint64_t run_id,
 			 const void *json, size_t n);
 int ipc_send_end_input(struct ipc_wbuf *w, uint64_t run_id);

@@ -225,21 +225,24 @@ static int account_output(struct worker *w, struct run *r, size_t n)
 }
 
 /* The run ended normally: remember how long its action takes (an EWMA
- * over about the last 8 runs; pool.c prefetches behind short ones). */
-static void note_duration(const struct run *r)
+ * over about the last 8 runs; pool.c prefetches behind short ones and
+ * grows the pool for long ones). The worker's own timing (run_us) is the
+ * one to trust: ours also counts the time results wait for us under load,
+ * which made echo look slow exactly when it mattered. */
+static void note_duration(const struct run *r, uint32_t run_us)
 {
 	if (!r->action)
 		return;
-	int64_t us = sv_us_since(&r->started_at);
+	int64_t us = run_us ? run_us : sv_us_since(&r->started_at);
 	uint32_t v = us < 1 ? 1 : us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
 	uint32_t *avg = &r->action->avg_us;
 	*avg = *avg ? (uint32_t)((7ull * *avg + v) / 8) : v;
 }
 
-static void detach(struct worker *w)
+static void detach(struct worker *w, uint32_t run_us)
 {
 	struct run *r = w->run;
-	note_duration(r);
+	note_duration(r, run_us);
 	w->run = NULL;
 	r->worker = NULL;
 	w->runs++;
@@ -309,7 +312,7 @@ static void on_frame(struct worker *w, const uint8_t *data, size_t n)
 		}
 		if (!account_output(w, r, res->len))
 			break;
-		detach(w);
+		detach(w, m->result->run_us);
 		run_on_result(r, res->data, res->len);
 		pool_on_run_end(w, 0);
 		break;
@@ -323,7 +326,7 @@ static void on_frame(struct worker *w, const uint8_t *data, size_t n)
 		if (!(r = current(w, m->error->run_id)) ||
 		    stopping(w, r, m->error->code))
 			break;
-		detach(w);
+		detach(w, m->error->run_us);
 		run_on_error(r, m->error->code, m->error->message,
 			     m->error->stack);
 		pool_on_run_end(w, m->error->code);

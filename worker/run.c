@@ -35,6 +35,7 @@ static int ctx_init(gk_ctx *ctx, struct worker *w, const struct action *a,
 		    const Gkipc__RunRequest *req)
 {
 	memset(ctx, 0, sizeof(*ctx));
+	clock_gettime(CLOCK_MONOTONIC, &ctx->t0);
 	ctx->w = w;
 	ctx->act = a;
 	ctx->req = req;
@@ -59,10 +60,12 @@ static void ctx_free(gk_ctx *ctx)
 	free(ctx->chunk);
 }
 
+/* run_us: how long the action ran, 0 when it never started. */
 static void send_error(struct worker *w, uint64_t run_id, int status,
-		       const char *msg)
+		       const char *msg, uint32_t run_us)
 {
-	if (ipc_send_error(&w->conn.wb, run_id, status, msg, NULL) < 0)
+	if (ipc_send_error_us(&w->conn.wb, run_id, status, msg, NULL,
+			      run_us) < 0)
 		wdie(WORKER_EXIT_FAILURE, "cannot queue error reply");
 	conn_flush(&w->conn);
 }
@@ -70,6 +73,15 @@ static void send_error(struct worker *w, uint64_t run_id, int status,
 int run_cancelled(const gk_ctx *ctx)
 {
 	return ctx->cancel_frame || cancel_signalled();
+}
+
+uint32_t run_elapsed_us(const gk_ctx *ctx)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	int64_t us = (int64_t)(now.tv_sec - ctx->t0.tv_sec) * 1000000 +
+		     (now.tv_nsec - ctx->t0.tv_nsec) / 1000;
+	return us < 1 ? 1 : us > UINT32_MAX ? UINT32_MAX : (uint32_t)us;
 }
 
 int run_fail(gk_ctx *ctx, int status, const char *msg)
@@ -81,7 +93,7 @@ int run_fail(gk_ctx *ctx, int status, const char *msg)
 	}
 	ctx->replied = 1;
 	ctx->answered_cancelled = status == GK_CANCELLED;
-	send_error(ctx->w, ctx->run_id, status, msg);
+	send_error(ctx->w, ctx->run_id, status, msg, run_elapsed_us(ctx));
 	return -1;
 }
 
@@ -151,13 +163,13 @@ int run_execute(struct worker *w, const Gkipc__RunRequest *req)
 	if (!a) {
 		snprintf(msg, sizeof(msg), "Action not found: %s", req->key);
 		text_sanitize(msg);
-		send_error(w, req->run_id, GK_NOT_FOUND, msg);
+		send_error(w, req->run_id, GK_NOT_FOUND, msg, 0);
 		return 0;
 	}
 	if (ctx_init(&ctx, w, a, req) < 0) {
 		ctx_free(&ctx);
 		send_error(w, req->run_id, GK_RESOURCE_EXHAUSTED,
-			   "out of memory copying the input");
+			   "out of memory copying the input", 0);
 		return 0;
 	}
 	w->cur = &ctx;

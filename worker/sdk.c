@@ -119,7 +119,8 @@ int gk_return(gk_ctx *ctx, const char *json, size_t len)
 	if (check_output(ctx, json, len, "action returned invalid JSON",
 			 "result") < 0)
 		return -1;
-	if (ipc_send_result(&ctx->w->conn.wb, ctx->run_id, json, len) < 0)
+	if (ipc_send_result_us(&ctx->w->conn.wb, ctx->run_id, json, len,
+			       run_elapsed_us(ctx)) < 0)
 		return run_fail(ctx, GK_RESOURCE_EXHAUSTED,
 				"cannot queue result");
 	ctx->replied = 1;

@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include "codec.h"
 #include "genkit_action.h"
@@ -125,6 +126,7 @@ struct gk_ctx {
 	struct msgq inq; /* input chunks not yet taken */
 	int input_ended;
 	int cancel_frame; /* a Cancel frame for this run arrived */
+	struct timespec t0; /* the run began (ctx_init) */
 	int replied;      /* Result or Error sent */
 	int answered_cancelled; /* its reply was CANCELLED: exit after */
 	char *chunk;      /* last chunk handed out by gk_input_next */
@@ -138,6 +140,8 @@ int run_execute(struct worker *w, const Gkipc__RunRequest *req);
 int run_cancelled(const gk_ctx *ctx);
 /* Send the run's Error (first reply wins). Returns -1. */
 int run_fail(gk_ctx *ctx, int status, const char *msg);
+/* Microseconds since the run began, for the reply (saturates). */
+uint32_t run_elapsed_us(const gk_ctx *ctx);
 /* Account n output bytes; on overflow the run fails. 0 or -1. */
 int run_charge_output(gk_ctx *ctx, size_t n);
 

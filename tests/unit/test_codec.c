@@ -391,6 +391,22 @@ static void test_small_from_worker(void)
 	CHECK_EQ(d->msg_case, GKIPC__FROM_WORKER__MSG_RESULT);
 	CHECK_UEQ(d->result->run_id, 9);
 	CHECK_BIN(d->result->result, "{}");
+	CHECK_UEQ(d->result->run_us, 0);
+	ipc_free_from_worker(d);
+
+	/* the worker's own timing of the run travels with the reply */
+	CHECK_EQ(ipc_send_result_us(&W, 10, "1", 1, 4242), 0);
+	take();
+	d = from_w(&why);
+	REQUIRE(d != NULL);
+	CHECK_UEQ(d->result->run_us, 4242);
+	ipc_free_from_worker(d);
+	CHECK_EQ(ipc_send_error_us(&W, 10, 2, "m", NULL, 77), 0);
+	take();
+	d = from_w(&why);
+	REQUIRE(d != NULL);
+	CHECK_EQ(d->msg_case, GKIPC__FROM_WORKER__MSG_ERROR);
+	CHECK_UEQ(d->error->run_us, 77);
 	ipc_free_from_worker(d);
 
 	/* an empty result is still a result (the worker's "null") */
