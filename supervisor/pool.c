@@ -2,6 +2,7 @@
 #include "pool.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <event2/event.h>
 #include <ftw.h>
 #include <signal.h>
@@ -588,8 +589,14 @@ static bool has_slow_run(const struct pool *p, int cls)
 		const struct action *a = w->run->action;
 		bool short_action = a && a->avg_us &&
 				    a->avg_us < GROW_AFTER_MS * 100;
-		if (ms_since(&w->run->started_at) >=
+		if (ms_since(&w->run->started_at) <
 		    (short_action ? GROW_AFTER_SHORT_MS : GROW_AFTER_MS))
+			continue;
+		/* Something waits in its socket (a result, a chunk): it is
+		 * our own backlog that makes the run look old, not the
+		 * worker. A poll(2) only here, every GROW_AFTER_MS at most. */
+		struct pollfd pf = { .fd = w->fd, .events = POLLIN };
+		if (w->fd >= 0 && poll(&pf, 1, 0) == 0)
 			return true;
 	}
 	return false;

@@ -2,6 +2,8 @@
 // runs does not fork more processes (they would only add context switches).
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { setTimeout as delay } from 'node:timers/promises';
 import { startManager, closeAll, waitFor, descendants } from './manager.mjs';
 import { assertRunOk, assertActionError } from './expect.mjs';
 
@@ -109,5 +111,41 @@ describe('pool', () => {
       assertActionError(await fail.done, fail.id, 1, `round ${round}`);
       assertRunOk(await next.done, next.id, { round });
     }
+  });
+
+  test('a short run held up for a moment (its worker stopped 20 ms) does not grow the pool', async () => {
+    const m = await startManager({ args: ['--workers', '2', '--max-workers', '16'] }, closers);
+    for (let i = 0; i < 20; i++) {
+      const { reply, id } = await m.runAction('/flow/echo', { warm: i });
+      assertRunOk(reply, id, { warm: i });
+    }
+    // Workers are PID 1 of their own namespace; the zygote is not.
+    const isWorker = (p) => /^NSpid:\s+\d+\s+1$/m.test(readFileSync(`/proc/${p.pid}/status`, 'latin1'));
+    const victim = descendants(m.pid).find((p) => p.comm === 'genkit-worker' && isWorker(p));
+    assert.ok(victim, 'a worker to stop');
+    let most = workerCount(m);
+    const sampler = setInterval(() => { most = Math.max(most, workerCount(m)); }, 2);
+    try {
+      let next = 0;
+      const total = 3000;
+      const lane = async () => {
+        while (next < total) {
+          const i = next++;
+          if (i === 1000) {
+            // Both workers are busy now: hold one in the middle of its run
+            // longer than the 5 ms growth threshold, less than 50 ms.
+            process.kill(victim.pid, 'SIGSTOP');
+            await delay(20);
+            process.kill(victim.pid, 'SIGCONT');
+          }
+          const { reply, id } = await m.runAction('/flow/echo', { i }, {}, { timeoutMs: 60000 });
+          assertRunOk(reply, id, { i });
+        }
+      };
+      await Promise.all(Array.from({ length: 256 }, lane));
+    } finally {
+      clearInterval(sampler);
+    }
+    assert.equal(most, 3, 'zygote + the 2 --workers, never more');
   });
 });
