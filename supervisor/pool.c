@@ -272,8 +272,9 @@ static void prefetch_for(struct pool *p, struct worker *w)
 	}
 }
 
-/* Ask the worker to drop a prefetched run it has not started. */
-static void stop_ahead(struct worker *w, struct run *r)
+/* Tell the worker: a prefetched run it has not started is dropped, the
+ * current one is asked to stop (before any signal). */
+static void send_cancel(struct worker *w, struct run *r)
 {
 	if (w->fd < 0)
 		return;
@@ -414,6 +415,17 @@ static void requeue_front(struct pool *p, struct run *r)
 	enqueue(p, r, true);
 }
 
+void pool_take_back_ahead(struct worker *w, const char *why)
+{
+	struct run *a = w->ahead;
+	w->ahead = NULL;
+	a->worker = NULL;
+	if (a->cancelled || a->kill_code || w->pool->stopping)
+		run_on_worker_lost(a, why);
+	else
+		requeue_front(w->pool, a);
+}
+
 void pool_on_hello(struct worker *w, const Gkipc__Hello *h)
 {
 	struct pool *p = w->pool;
@@ -440,17 +452,10 @@ void pool_on_run_end(struct worker *w, int status)
 	struct pool *p = w->pool;
 	const struct config *c = sv->cfg;
 	const char *why = NULL;
-	if (status == 1 && w->ahead) {
+	if (status == 1 && w->ahead)
 		/* After answering CANCELLED a worker exits without starting
 		 * what was sent ahead (worker/run.c): it goes elsewhere. */
-		struct run *r = w->ahead;
-		w->ahead = NULL;
-		r->worker = NULL;
-		if (r->cancelled || r->kill_code)
-			run_on_worker_lost(r, "dropped before it started");
-		else
-			requeue_front(p, r);
-	}
+		pool_take_back_ahead(w, "dropped before it started");
 	if (w->ahead) {
 		/* The worker has started it already: it becomes current,
 		 * also in a dying worker (forget() answers for it then). */
@@ -774,17 +779,15 @@ static void forget(struct pool *p, struct worker *w, int st, bool have_st)
 		log_debug("worker %d: %s", (int)w->pid, why);
 	}
 	struct run *a = w->ahead;
-	if (a) {
-		/* Started only if the worker got past the run before it. */
-		bool started = !r || w->past_run;
+	/* Started only if the worker got past the run before it. */
+	if (a && (!r || w->past_run)) {
 		w->ahead = NULL;
 		a->worker = NULL;
-		if (started && !a->cancelled && !a->kill_code)
+		if (!a->cancelled && !a->kill_code)
 			run_set_kill(a, 14, "the worker was stopped, for the run before this one, just as this run started");
-		if (started || a->cancelled || a->kill_code || p->stopping)
-			run_on_worker_lost(a, why);
-		else
-			requeue_front(p, a);
+		run_on_worker_lost(a, why);
+	} else if (a) {
+		pool_take_back_ahead(w, why);
 	}
 	if (w->pid > 0 && w->profile != SANDBOX_NONE)
 		remove_scratch(w->pid);
@@ -886,14 +889,9 @@ void pool_cancel(struct pool *p, struct run *r)
 	struct worker *w = r->worker;
 	if (!w)
 		return;
-	if (w->ahead == r) {
-		stop_ahead(w, r);
-		return;
-	}
-	if (w->fd >= 0) {
-		ipc_send_cancel(&w->wb, r->id);
-		worker_flush(w);
-	}
+	send_cancel(w, r);
+	if (w->ahead == r)
+		return; /* the worker drops it, or it becomes current first */
 	unsigned grace = sv->cfg->cancel_grace_ms;
 	pool_doom(w, grace ? SIGTERM : SIGKILL);
 	if (grace && !w->kill_timer) {
@@ -907,7 +905,7 @@ void pool_kill_run(struct pool *p, struct run *r)
 {
 	(void)p;
 	if (r->worker && r->worker->ahead == r)
-		stop_ahead(r->worker, r);
+		send_cancel(r->worker, r);
 	else if (r->worker)
 		pool_doom(r->worker, SIGKILL);
 }

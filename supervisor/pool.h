@@ -46,6 +46,9 @@ void pool_on_hello(struct worker *w, const Gkipc__Hello *h);
 /* w's run has been answered; status is 0 or the Genkit status it failed
  * with. Decides whether w runs again. */
 void pool_on_run_end(struct worker *w, int status);
+/* w's prefetched run never started: answer it if it was being stopped
+ * (why), else it is first in line for another worker. */
+void pool_take_back_ahead(struct worker *w, const char *why);
 /* No more runs for w; send sig (0: none) to its process tree. */
 void pool_doom(struct worker *w, int sig);
 /* pool_doom() and close its channel (a broken or finished link). */

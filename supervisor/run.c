@@ -75,11 +75,8 @@ static void on_timeout(evutil_socket_t fd, short what, void *arg)
 	struct run *r = arg;
 	/* libevent's clock is the coarse one (4 ms steps here): never
 	 * answer before the limit, look again for what is left. */
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	int64_t us = (int64_t)(now.tv_sec - r->begun_at.tv_sec) * 1000000 +
-		     (now.tv_nsec - r->begun_at.tv_nsec) / 1000;
-	int64_t left_us = (int64_t)r->limits.timeout_ms * 1000 - us;
+	int64_t left_us = (int64_t)r->limits.timeout_ms * 1000 -
+			  sv_us_since(&r->begun_at);
 	if (left_us > 0) {
 		arm_timeout(r, (uint64_t)(left_us + 999) / 1000);
 		return;

@@ -251,14 +251,11 @@ static void detach(struct worker *w, uint32_t run_us)
 /* The worker dropped its prefetched run unstarted, as asked (pool.c). */
 static void on_skipped(struct worker *w)
 {
-	struct run *a = w->ahead;
-	if (!a->cancelled && !a->kill_code) {
+	if (!w->ahead->cancelled && !w->ahead->kill_code) {
 		violation(w, "error for a run it has not started");
 		return;
 	}
-	w->ahead = NULL;
-	a->worker = NULL;
-	run_on_worker_lost(a, "dropped before it started");
+	pool_take_back_ahead(w, "dropped before it started");
 }
 
 /* A run being stopped sent its last message. Unless that was an Error
