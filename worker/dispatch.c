@@ -91,10 +91,7 @@ static void on_cancel(struct worker *w, struct msg *m)
 		 * the request; the current run goes on undisturbed). */
 		wdebug("run %" PRIu64 " cancelled before it started", id);
 		msg_free(&w->conn, queued);
-		if (ipc_send_error(&w->conn.wb, id, GK_CANCELLED,
-				   "Action was cancelled", NULL) < 0)
-			wdie(WORKER_EXIT_FAILURE, "cannot queue a message");
-		conn_flush(&w->conn);
+		run_send_error(w, id, GK_CANCELLED, "Action was cancelled", 0);
 	} else {
 		wdebug("cancel for run %" PRIu64 ", which is not current: ignored",
 		       id);

@@ -60,9 +60,8 @@ static void ctx_free(gk_ctx *ctx)
 	free(ctx->chunk);
 }
 
-/* run_us: how long the action ran, 0 when it never started. */
-static void send_error(struct worker *w, uint64_t run_id, int status,
-		       const char *msg, uint32_t run_us)
+void run_send_error(struct worker *w, uint64_t run_id, int status,
+		    const char *msg, uint32_t run_us)
 {
 	if (ipc_send_error_us(&w->conn.wb, run_id, status, msg, NULL,
 			      run_us) < 0)
@@ -93,7 +92,7 @@ int run_fail(gk_ctx *ctx, int status, const char *msg)
 	}
 	ctx->replied = 1;
 	ctx->answered_cancelled = status == GK_CANCELLED;
-	send_error(ctx->w, ctx->run_id, status, msg, run_elapsed_us(ctx));
+	run_send_error(ctx->w, ctx->run_id, status, msg, run_elapsed_us(ctx));
 	return -1;
 }
 
@@ -163,13 +162,13 @@ int run_execute(struct worker *w, const Gkipc__RunRequest *req)
 	if (!a) {
 		snprintf(msg, sizeof(msg), "Action not found: %s", req->key);
 		text_sanitize(msg);
-		send_error(w, req->run_id, GK_NOT_FOUND, msg, 0);
+		run_send_error(w, req->run_id, GK_NOT_FOUND, msg, 0);
 		return 0;
 	}
 	if (ctx_init(&ctx, w, a, req) < 0) {
 		ctx_free(&ctx);
-		send_error(w, req->run_id, GK_RESOURCE_EXHAUSTED,
-			   "out of memory copying the input", 0);
+		run_send_error(w, req->run_id, GK_RESOURCE_EXHAUSTED,
+			       "out of memory copying the input", 0);
 		return 0;
 	}
 	w->cur = &ctx;

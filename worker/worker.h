@@ -140,6 +140,10 @@ int run_execute(struct worker *w, const Gkipc__RunRequest *req);
 int run_cancelled(const gk_ctx *ctx);
 /* Send the run's Error (first reply wins). Returns -1. */
 int run_fail(gk_ctx *ctx, int status, const char *msg);
+/* Send Error for a run and flush; run_us: how long the action ran, 0 when
+ * it never started. Dies if the reply cannot be queued. */
+void run_send_error(struct worker *w, uint64_t run_id, int status,
+		    const char *msg, uint32_t run_us);
 /* Microseconds since the run began, for the reply (saturates). */
 uint32_t run_elapsed_us(const gk_ctx *ctx);
 /* Account n output bytes; on overflow the run fails. 0 or -1. */
