@@ -31,6 +31,32 @@ function workerCount(m) {
   return descendants(m.pid).filter((p) => p.comm === 'genkit-worker' && p.state !== 'Z').length;
 }
 
+/**
+ * Runs `total` echoes, 256 in flight, each checked, and returns the most
+ * genkit-worker processes seen (sampled every sampleMs). before(i), if
+ * given, is awaited before echo i is sent.
+ */
+async function mostWorkersDuringEchoes(m, total, sampleMs, before) {
+  let most = workerCount(m);
+  const sampler = setInterval(() => { most = Math.max(most, workerCount(m)); }, sampleMs);
+  try {
+    let next = 0;
+    const lane = async () => {
+      while (next < total) {
+        const i = next++;
+        if (before)
+          await before(i);
+        const { reply, id } = await m.runAction('/flow/echo', { i }, {}, { timeoutMs: 60000 });
+        assertRunOk(reply, id, { i });
+      }
+    };
+    await Promise.all(Array.from({ length: 256 }, lane));
+  } finally {
+    clearInterval(sampler);
+  }
+  return most;
+}
+
 describe('pool', () => {
   const closers = [];
   after(() => closeAll(closers));
@@ -47,23 +73,8 @@ describe('pool', () => {
 
   test('a deep queue of short runs does not grow the pool', async () => {
     const m = await startManager({ args: ['--workers', '2', '--max-workers', '16'] }, closers);
-    let most = workerCount(m);
-    const sampler = setInterval(() => { most = Math.max(most, workerCount(m)); }, 5);
-    try {
-      // 256 in flight: runs wait far longer than the 5 ms growth threshold.
-      const total = 4000;
-      let next = 0;
-      const lane = async () => {
-        while (next < total) {
-          const i = next++;
-          const { reply, id } = await m.runAction('/flow/echo', { i }, {}, { timeoutMs: 60000 });
-          assertRunOk(reply, id, { i });
-        }
-      };
-      await Promise.all(Array.from({ length: 256 }, lane));
-    } finally {
-      clearInterval(sampler);
-    }
+    // 256 in flight: runs wait far longer than the 5 ms growth threshold.
+    const most = await mostWorkersDuringEchoes(m, 4000, 5);
     assert.equal(most, 3, 'zygote + the 2 --workers, never more');
   });
 
@@ -123,29 +134,15 @@ describe('pool', () => {
     const isWorker = (p) => /^NSpid:\s+\d+\s+1$/m.test(readFileSync(`/proc/${p.pid}/status`, 'latin1'));
     const victim = descendants(m.pid).find((p) => p.comm === 'genkit-worker' && isWorker(p));
     assert.ok(victim, 'a worker to stop');
-    let most = workerCount(m);
-    const sampler = setInterval(() => { most = Math.max(most, workerCount(m)); }, 2);
-    try {
-      let next = 0;
-      const total = 3000;
-      const lane = async () => {
-        while (next < total) {
-          const i = next++;
-          if (i === 1000) {
-            // Both workers are busy now: hold one in the middle of its run
-            // longer than the 5 ms growth threshold, less than 50 ms.
-            process.kill(victim.pid, 'SIGSTOP');
-            await delay(20);
-            process.kill(victim.pid, 'SIGCONT');
-          }
-          const { reply, id } = await m.runAction('/flow/echo', { i }, {}, { timeoutMs: 60000 });
-          assertRunOk(reply, id, { i });
-        }
-      };
-      await Promise.all(Array.from({ length: 256 }, lane));
-    } finally {
-      clearInterval(sampler);
-    }
+    const most = await mostWorkersDuringEchoes(m, 3000, 2, async (i) => {
+      if (i !== 1000)
+        return;
+      // Both workers are busy now: hold one in the middle of its run
+      // longer than the 5 ms growth threshold, less than 50 ms.
+      process.kill(victim.pid, 'SIGSTOP');
+      await delay(20);
+      process.kill(victim.pid, 'SIGCONT');
+    });
     assert.equal(most, 3, 'zygote + the 2 --workers, never more');
   });
 });
