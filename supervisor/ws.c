@@ -5,7 +5,8 @@
  * external-poll callbacks, but lws_service(ctx, -1) polls lws's own fds
  * without waiting and services whatever is ready, timers included. So
  * libevent watches the one socket and calls it:
- *   - EV_READ on the socket: the manager sent something;
+ *   - EV_READ on the socket: the manager sent something; once the link
+ *     is up, lws_service_fd() is handed that fd (no second poll);
  *   - EV_WRITE (armed only while output waits on a full socket);
  *   - a flush event activated by ws_send(): every reply produced in one
  *     loop turn leaves in one write;
@@ -188,15 +189,20 @@ static void settle(struct ws *ws)
 	deliver_events(ws);
 }
 
+/* After lws ran. Data lws holds already (TLS records, rx it buffered)
+ * makes no fd readable: run it again next turn, as its own loop would. */
+static void serviced(struct ws *ws)
+{
+	if (ws->attempt && !lws_service_adjust_timeout(ws->ctx, 1, 0))
+		event_active(ws->kick_ev, 0, 0);
+	settle(ws);
+}
+
 static void service(struct ws *ws)
 {
 	if (lws_service(ws->ctx, -1) < 0)
 		log_warn("lws_service failed");
-	/* Data lws holds already (TLS records, rx it buffered) makes no
-	 * fd readable: run it again next turn, as its own loop would. */
-	if (ws->attempt && !lws_service_adjust_timeout(ws->ctx, 1, 0))
-		event_active(ws->kick_ev, 0, 0);
-	settle(ws);
+	serviced(ws);
 }
 
 static void on_kick(evutil_socket_t fd, short what, void *arg)
@@ -208,9 +214,20 @@ static void on_kick(evutil_socket_t fd, short what, void *arg)
 
 static void on_socket(evutil_socket_t fd, short what, void *arg)
 {
-	(void)fd;
-	(void)what;
-	service(arg);
+	struct ws *ws = arg;
+	/* The link is up and libevent has just said the socket is readable:
+	 * hand lws that one fd. lws_service() would poll(2) its fds again to
+	 * learn the same, a syscall per message. lws's timers run on the
+	 * tick; writability and the handshake still go through lws_service(). */
+	if (what == EV_READ && ws->connected && ws->wsi) {
+		struct lws_pollfd p = { .fd = fd, .events = LWS_POLLIN,
+					.revents = LWS_POLLIN };
+		if (lws_service_fd(ws->ctx, &p) < 0)
+			log_warn("lws_service_fd failed");
+		serviced(ws);
+		return;
+	}
+	service(ws);
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)
