@@ -76,9 +76,9 @@ def foreign_share(r, meta):
 
 def rt_cores(d):
     r = d.get("runtime") or {}
-    if not r.get("window_s") or r.get("cpu_user_us") is None:
+    if not r.get("window_s") or r.get("cpu_us") is None:
         return None
-    return (r["cpu_user_us"] + r["cpu_sys_us"]) / 1e6 / r["window_s"]
+    return r["cpu_us"] / 1e6 / r["window_s"]
 
 
 def client_cpu(d):

@@ -375,6 +375,7 @@ int main(int argc, char **argv)
         u.window_valid = true;
         u.win_user_us = a->s1.user_us - a->s0.user_us;
         u.win_sys_us = a->s1.sys_us - a->s0.sys_us;
+        u.win_cpu_us = a->s1.cpu_us - a->s0.cpu_us;
         u.win_s = (double)(a->t_s1 - a->t_s0) / 1e9;
     }
     if (a->pt.root_exited) {

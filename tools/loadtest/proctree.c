@@ -68,6 +68,34 @@ static bool read_stat(pid_t pid, struct pinfo *p)
     return true;
 }
 
+/* Run time of all pid's threads in microseconds (schedstat's first field
+ * is ns on a CPU); -1 when the kernel has no schedstat.  Threads that have
+ * exited are not listed any more: the caller takes the larger of this and
+ * the tick counters, which do include them. */
+static double read_run_us(pid_t pid)
+{
+    char path[64], buf[128];
+    snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
+    DIR *d = opendir(path);
+    if (!d)
+        return -1;
+    double us = 0;
+    bool any = false;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (!isdigit((unsigned char)e->d_name[0]))
+            continue;
+        snprintf(path, sizeof path, "/proc/%d/task/%.16s/schedstat", (int)pid, e->d_name);
+        unsigned long long ns;
+        if (read_small(path, buf, sizeof buf) > 0 && sscanf(buf, "%llu", &ns) == 1) {
+            us += (double)ns / 1e3;
+            any = true;
+        }
+    }
+    closedir(d);
+    return any ? us : -1;
+}
+
 static uint64_t read_hwm_kb(pid_t pid)
 {
     char path[64], buf[4096];
@@ -86,6 +114,7 @@ int ptree_sample(struct ptree *t, struct ptree_sample *out)
     memset(out, 0, sizeof *out);
     out->user_us = t->reaped_user_us;
     out->sys_us = t->reaped_sys_us;
+    out->cpu_us = t->reaped_user_us + t->reaped_sys_us;
     pid_t self = getpid();
     if (t->root <= 0 && !t->orphans)
         return -1;
@@ -136,6 +165,11 @@ int ptree_sample(struct ptree *t, struct ptree_sample *out)
         out->nproc++;
         out->user_us += (double)(ps[i].ut + ps[i].cut) * us_per_tick;
         out->sys_us += (double)(ps[i].st + ps[i].cst) * us_per_tick;
+        double ticks_us = (double)(ps[i].ut + ps[i].st) * us_per_tick;
+        double run_us = read_run_us(ps[i].pid);
+        /* Reaped children (cutime, cstime) exist in ticks only. */
+        out->cpu_us += (run_us > ticks_us ? run_us : ticks_us) +
+                       (double)(ps[i].cut + ps[i].cst) * us_per_tick;
         if (ps[i].rss_pages > 0)
             out->rss_kb += (uint64_t)ps[i].rss_pages * (uint64_t)t->page_kb;
         uint64_t hwm = read_hwm_kb(ps[i].pid);
@@ -151,6 +185,9 @@ int ptree_sample(struct ptree *t, struct ptree_sample *out)
         cpu = t->last_cpu_us;
     }
     t->last_cpu_us = cpu;
+    if (out->cpu_us < t->last_precise_us)
+        out->cpu_us = t->last_precise_us;
+    t->last_precise_us = out->cpu_us;
     if (out->rss_kb > t->peak_rss_kb)
         t->peak_rss_kb = out->rss_kb;
     if (out->nproc > t->peak_nproc)

@@ -4,8 +4,11 @@
  * subreaper) orphans re-parented to us.  CPU of a live member is its
  * utime+stime plus cutime+cstime (its reaped children, e.g. crashed
  * workers); processes we reap ourselves are added from wait4() rusage.
- * Sampling is not atomic across processes, so the CPU sum is kept
- * monotonic; its resolution is one clock tick (usually 10 ms). */
+ * Sampling is not atomic across processes, so the CPU sums are kept
+ * monotonic.  user_us/sys_us come from /proc/PID/stat, whose resolution is
+ * one clock tick (10 ms); cpu_us, their sum, takes a live member's run time
+ * from /proc/PID/task/TID/schedstat (nanoseconds) where that is available,
+ * so that short windows are measured too. */
 #ifndef LT_PROCTREE_H
 #define LT_PROCTREE_H
 
@@ -15,7 +18,8 @@
 #include <sys/types.h>
 
 struct ptree_sample {
-    double user_us, sys_us; /* cumulative, whole tree */
+    double user_us, sys_us; /* cumulative, whole tree, tick resolution */
+    double cpu_us;          /* cumulative user + sys, whole tree, precise */
     uint64_t rss_kb;        /* sum of members' RSS now */
     unsigned nproc;
 };
@@ -28,7 +32,8 @@ struct ptree {
     /* peaks over all samples */
     uint64_t peak_rss_kb, peak_hwm_kb;
     unsigned peak_nproc;
-    double last_cpu_us;     /* monotonic guard */
+    double last_cpu_us;     /* monotonic guard of user_us + sys_us */
+    double last_precise_us; /* and of cpu_us */
     double reaped_user_us, reaped_sys_us; /* wait4 of processes we reaped */
     /* the root, once reaped by us */
     bool root_exited;

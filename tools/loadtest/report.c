@@ -61,13 +61,10 @@ static void text_hist(FILE *f, const char *name, const struct hist *h)
             hist_mean(h) / 1e3);
 }
 
-static double cpu_per_req(const struct lt *lt, const struct rt_usage *u, double *cpu)
+static double cpu_per_req(const struct lt *lt, const struct rt_usage *u)
 {
-    if (u->window_valid && lt->st.measured_done) {
-        *cpu = u->win_user_us + u->win_sys_us;
-        return *cpu / (double)lt->st.measured_done;
-    }
-    *cpu = 0;
+    if (u->window_valid && lt->st.measured_done)
+        return u->win_cpu_us / (double)lt->st.measured_done;
     return -1;
 }
 
@@ -139,12 +136,12 @@ void report_text(FILE *f, const struct lt *lt, const struct rt_usage *u)
         if (s->viol[i])
             fprintf(f, " %s: %llu;", viol_name[i], (unsigned long long)s->viol[i]);
     fputc('\n', f);
-    double cpu;
-    double per = cpu_per_req(lt, u, &cpu);
+    double per = cpu_per_req(lt, u);
     if (u->window_valid)
-        fprintf(f, "runtime cpu (measured window %.3f s): user %.0f us + sys %.0f us = %.1f%% of a core; %.1f us/request\n",
-                u->win_s, u->win_user_us, u->win_sys_us,
-                u->win_s > 0 ? cpu / u->win_s / 1e4 : 0.0, per);
+        fprintf(f, "runtime cpu (measured window %.3f s): %.0f us = %.1f%% of a core; %.1f us/request"
+                   " (user %.0f us + sys %.0f us in clock ticks)\n",
+                u->win_s, u->win_cpu_us, u->win_s > 0 ? u->win_cpu_us / u->win_s / 1e4 : 0.0,
+                per, u->win_user_us, u->win_sys_us);
     if (u->total_valid)
         fprintf(f, "runtime cpu (whole life, wait4): user %.0f us + sys %.0f us\n",
                 u->total_user_us, u->total_sys_us);
@@ -229,10 +226,10 @@ void report_json(FILE *f, const struct lt *lt, const struct rt_usage *u)
     json_object_set_new(rt, "pid", u->pid ? json_integer(u->pid) : json_null());
     json_object_set_new(rt, "spawned", json_boolean(u->spawned));
     json_object_set_new(rt, "ready_s", json_real(u->connect_s));
-    double cpu;
-    double per = cpu_per_req(lt, u, &cpu);
+    double per = cpu_per_req(lt, u);
     if (u->window_valid) {
         json_object_set_new(rt, "window_s", json_real(u->win_s));
+        json_object_set_new(rt, "cpu_us", json_real(u->win_cpu_us));
         json_object_set_new(rt, "cpu_user_us", json_real(u->win_user_us));
         json_object_set_new(rt, "cpu_sys_us", json_real(u->win_sys_us));
         json_object_set_new(rt, "cpu_us_per_request", per >= 0 ? json_real(per) : json_null());

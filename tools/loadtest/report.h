@@ -13,7 +13,8 @@ struct rt_usage {
     bool spawned, exited, killed, interrupted;
     int exit_status;           /* wait status */
     bool window_valid;         /* measured-window CPU below is meaningful */
-    double win_user_us, win_sys_us, win_s;
+    double win_user_us, win_sys_us, win_s; /* user/sys: tick resolution */
+    double win_cpu_us;         /* user + sys over the window, precise */
     bool total_valid;          /* whole-life CPU from wait4 */
     double total_user_us, total_sys_us;
     uint64_t peak_rss_kb, peak_hwm_kb, maxrss_kb;
