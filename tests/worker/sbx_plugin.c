@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "genkit_action.h"
@@ -176,7 +178,30 @@ static int fork_exit(gk_ctx *ctx)
 		    : gk_return(ctx, "\"alive\"", 7);
 }
 
+/*
+ * Does glibc know which thread it is? It caches the TID in the thread's
+ * control block, and pthread calls on pthread_self() use that copy: a worker
+ * made by a raw clone() keeps the zygote's TID there and gets ESRCH (or
+ * another task) back. "ok", or what failed.
+ */
+static int tid(gk_ctx *ctx)
+{
+	cpu_set_t set;
+	int e = pthread_getaffinity_np(pthread_self(), sizeof(set), &set);
+	if (e)
+		return gk_fail(ctx, GK_INTERNAL, "pthread_getaffinity_np: %s",
+			       strerror(e));
+	clockid_t clk;
+	struct timespec ts;
+	e = pthread_getcpuclockid(pthread_self(), &clk);
+	if (e || clock_gettime(clk, &ts) < 0)
+		return gk_fail(ctx, GK_INTERNAL, "thread CPU clock: %s",
+			       strerror(e ? e : errno));
+	return gk_return(ctx, "\"ok\"", 4);
+}
+
 static const gk_action_def defs[] = {
+	{ .type = "test", .name = "tid", .handler = tid },
 	{ .type = "test", .name = "openFiles", .handler = open_files },
 	{ .type = "test", .name = "probe", .handler = probe },
 	{ .type = "test", .name = "scratchCount", .handler = scratch_count },

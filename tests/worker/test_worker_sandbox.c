@@ -137,7 +137,7 @@ static int start_zygote(struct wk *z)
 	if (!h)
 		return -1;
 	CHECK_INT(h->hello->pid, z->pid);
-	CHECK_INT(h->hello->n_actions, 12 + 5);
+	CHECK_INT(h->hello->n_actions, 12 + 6);
 	ipc_free_from_worker(h);
 	return 0;
 }
@@ -171,7 +171,7 @@ static void test_spawn_basic(void)
 	if (!h)
 		return;
 	CHECK_INT(h->hello->pid, w.pid);
-	CHECK_INT(h->hello->n_actions, 12 + 5);
+	CHECK_INT(h->hello->n_actions, 12 + 6);
 	ipc_free_from_worker(h);
 	/* Re-parented to us, in a PID namespace of its own, as its init. */
 	CHECK(pidns_of(w.pid) != 0 && pidns_of(w.pid) != pidns_of(getpid()));
@@ -204,6 +204,10 @@ static void test_spawn_basic(void)
 	wk_expect_result(&w, 1, "{\"a\":[1,2]}");
 	wk_run(&w, 2, "/flow/count", S("{\"n\":2}"), 0, 0);
 	wk_expect_result(&w, 2, "2");
+	/* glibc's cached TID is the worker's own (it was fork()ed, not
+	 * raw-cloned into its namespace) */
+	wk_run(&w, 3, "/test/tid", S("null"), 0, 0);
+	wk_expect_result(&w, 3, "\"ok\"");
 	shutdown_worker(&w);
 }
 
