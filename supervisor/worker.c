@@ -281,8 +281,13 @@ static void on_frame(struct worker *w, const uint8_t *data, size_t n)
 	struct run *r;
 	switch (m->msg_case) {
 	case GKIPC__FROM_WORKER__MSG_HELLO:
-		if (w->state != W_STARTING)
+		if (w->said_hello)
 			violation(w, "second hello");
+		else if (w->state == W_DYING)
+			/* Stopped while it was starting (shutdown drains its
+			 * socket): its first Hello is simply too late. */
+			log_debug("worker %d: ready after it was stopped",
+				  (int)w->pid);
 		else
 			pool_on_hello(w, m->hello);
 		break;
