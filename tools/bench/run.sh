@@ -137,7 +137,7 @@ SCEN=(
     "rps-c16|pooled fresh js|-s rps -c 16 -w $W -d $D"
     "rps-c64|pooled fresh js|-s rps -c 64 -w $W -d $D"
     "idle|pooled fresh js|-s rps -r 10 -d 2s --sample-ms 50"
-    "open|pooled js|-s rps -r $rate -w $W -d $D_OPEN"
+    "open|pooled fresh js|-s rps -r $rate -w $W -d $D_OPEN"
     "stream|pooled fresh js|-s stream --chunks 1000 -c 1 -w $W -d $D"
     "cancel-spin|pooled fresh|-s cancel -n $NCANCEL"
     "cancel-sleep|pooled fresh js|-s cancel -k /flow/sleep -i {\"ms\":60000} -n $NCANCEL"
@@ -214,6 +214,9 @@ for rep in $(seq 1 "$repeats"); do
             # Expected: JS dies on /flow/crash and never answers a cancel of /flow/spin.
             expect=0
             case $name-$r in crash-js|js-spin-once-js) expect=1 ;; esac
+            # Fresh mode may be slower than the open-loop rate (it was ~260
+            # actions/s on a PVM guest): falling behind is a result, not a failure.
+            [ "$name-$r" = open-fresh ] && [ $rc = 1 ] && expect=1
             status=ok
             if ! python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$out/json/$base.json" 2>/dev/null; then
                 status="FAILED (no JSON report, rc $rc)"
