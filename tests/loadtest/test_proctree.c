@@ -5,6 +5,7 @@
 #include "proctree.h"
 
 #include <signal.h>
+#include <string.h>
 #include <stdint.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -58,10 +59,42 @@ int main(void)
     }
     /* never below what the tick counters say */
     CHECK(s.cpu_us >= s.user_us + s.sys_us);
+    /* by name: the child is a fork of this test, so it has our comm */
+    const struct ptree_name *b = NULL;
+    for (unsigned i = 0; i < s.n_names; i++)
+        if (!strcmp(s.by_name[i].name, "test-loadtest-p"))
+            b = &s.by_name[i];
+    CHECK(b != NULL);
+    if (b) {
+        CHECK_EQ_U(b->nproc, 1);
+        CHECK(b->cpu_us >= 3000 && b->cpu_us <= s.cpu_us);
+        CHECK(b->runs >= 1);
+    }
     /* monotonic from one sample to the next */
     struct ptree_sample s2;
     CHECK(ptree_sample(&t, &s2) == 0);
     CHECK(s2.cpu_us >= s.cpu_us);
+
+    /* the window by name: s1 less s0 under the same name, new names as
+     * they are, nproc from s1 */
+    struct ptree_sample a = { .n_names = 2 }, z = { .n_names = 3 };
+    snprintf(a.by_name[0].name, 16, "sv");
+    a.by_name[0].cpu_us = 100, a.by_name[0].runs = 10;
+    snprintf(a.by_name[1].name, 16, "wk");
+    a.by_name[1].cpu_us = 50, a.by_name[1].runs = 5;
+    snprintf(z.by_name[0].name, 16, "wk");
+    z.by_name[0].cpu_us = 80, z.by_name[0].runs = 9, z.by_name[0].nproc = 2;
+    snprintf(z.by_name[1].name, 16, "sv");
+    z.by_name[1].cpu_us = 130, z.by_name[1].runs = 16, z.by_name[1].nproc = 1;
+    snprintf(z.by_name[2].name, 16, "new");
+    z.by_name[2].cpu_us = 7, z.by_name[2].runs = 1;
+    struct ptree_name w[PTREE_MAX_NAMES];
+    unsigned nw;
+    ptree_window(&a, &z, w, &nw);
+    CHECK_EQ_U(nw, 3);
+    CHECK(!strcmp(w[0].name, "wk") && w[0].cpu_us == 30 && w[0].runs == 4 && w[0].nproc == 2);
+    CHECK(!strcmp(w[1].name, "sv") && w[1].cpu_us == 30 && w[1].runs == 6 && w[1].nproc == 1);
+    CHECK(!strcmp(w[2].name, "new") && w[2].cpu_us == 7 && w[2].runs == 1);
 
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);

@@ -88,6 +88,20 @@ def client_cpu(d):
     return (c["user"] + c["sys"]) / n
 
 
+# Process names (comm, 15 characters at most) as the report calls them.
+PROC_TITLE = {"genkit-supervis": "supervisor", "genkit-worker": "zygote + workers",
+              "(reaped)": "reaped processes", "node": "node"}
+
+
+def by_process(name, key):
+    """runtime.by_process[name][key] per measured request."""
+    def f(d):
+        b = (get(d, "runtime.by_process") or {}).get(name)
+        n = get(d, "requests.measured")
+        return b[key] / n if b and n else None
+    return f
+
+
 class Data:
     def __init__(self, meta, runs):
         self.meta, self.runs = meta, runs
@@ -372,6 +386,39 @@ def render(D, outdir):
     for c in (1, 16, 64):
         w(f"### C = {c}\n")
         w(metric_table(D, lambda c: f"rps-c{c}", rps_rows(c), RTS))
+        w("")
+
+    # The runtime CPU column above, split by process name.
+    rows = []
+    for rt in RTS:
+        if rt not in D.present:
+            continue
+        names = []
+        for r in D.runs:
+            if r["rt"] == rt and r["name"].startswith("rps-c") and r["d"]:
+                for n in get(r["d"], "runtime.by_process") or {}:
+                    if n not in names:
+                        names.append(n)
+        order = list(PROC_TITLE)
+        names.sort(key=lambda n: (order.index(n) if n in order else len(order), n))
+        for n in names:
+            cells = []
+            for c in (1, 16, 64):
+                cpu = D.vals(f"rps-c{c}", rt, by_process(n, "cpu_us"))
+                runs = D.vals(f"rps-c{c}", rt, by_process(n, "runs"))
+                cells.append(f"{fnum(statistics.median(cpu), 1)} µs" if cpu else "–")
+                cells.append(f"{statistics.median(runs):.2f}" if runs and n != "(reaped)" else "–")
+            if any(x not in ("–", "0.0 µs", "0.00") for x in cells):
+                rows.append(f"| {TITLE[rt]}: {PROC_TITLE.get(n, n)} | " + " | ".join(cells) + " |")
+    if rows:
+        w("### Runtime CPU by process\n")
+        w("The same runs, per request: CPU of the processes of each name, and how often they were "
+          "put on a CPU (schedstat's run count: about one per wake-up). Reaped processes are "
+          "counted when their parent collects them, under their own row.\n")
+        w("| | C=1 CPU | C=1 runs | C=16 CPU | C=16 runs | C=64 CPU | C=64 runs |")
+        w("|---|---|---|---|---|---|---|")
+        for r in rows:
+            w(r)
         w("")
 
     w("## Idle RSS right after ready\n")

@@ -376,6 +376,7 @@ int main(int argc, char **argv)
         u.win_user_us = a->s1.user_us - a->s0.user_us;
         u.win_sys_us = a->s1.sys_us - a->s0.sys_us;
         u.win_cpu_us = a->s1.cpu_us - a->s0.cpu_us;
+        ptree_window(&a->s0, &a->s1, u.win_by_name, &u.win_n_names);
         u.win_s = (double)(a->t_s1 - a->t_s0) / 1e9;
     }
     if (a->pt.root_exited) {

@@ -14,6 +14,7 @@
 #define MAX_PROCS 65536
 
 struct pinfo {
+    char comm[16];
     pid_t pid, ppid;
     unsigned long long ut, st, cut, cst;
     long long rss_pages;
@@ -52,8 +53,14 @@ static bool read_stat(pid_t pid, struct pinfo *p)
     if (read_small(path, buf, sizeof buf) <= 0)
         return false;
     char *s = strrchr(buf, ')'); /* comm may contain anything but ')' last */
-    if (!s)
+    char *o = strchr(buf, '(');
+    if (!s || !o || o > s)
         return false;
+    size_t cl = (size_t)(s - o - 1);
+    if (cl >= sizeof p->comm)
+        cl = sizeof p->comm - 1;
+    memcpy(p->comm, o + 1, cl);
+    p->comm[cl] = '\0';
     char state;
     int ppid;
     /* fields 3.. after ')' : state ppid pgrp session tty tpgid flags minflt
@@ -68,11 +75,12 @@ static bool read_stat(pid_t pid, struct pinfo *p)
     return true;
 }
 
-/* Run time of all pid's threads in microseconds (schedstat's first field
- * is ns on a CPU); -1 when the kernel has no schedstat.  Threads that have
- * exited are not listed any more: the caller takes the larger of this and
- * the tick counters, which do include them. */
-static double read_run_us(pid_t pid)
+/* Run time of all pid's threads in microseconds (schedstat: ns on a CPU,
+ * ns waiting, times run), and in *runs how often they were put on a CPU;
+ * -1 when the kernel has no schedstat.  Threads that have exited are not
+ * listed any more: the caller takes the larger of this and the tick
+ * counters, which do include them. */
+static double read_run_us(pid_t pid, uint64_t *runs)
 {
     char path[64], buf[128];
     snprintf(path, sizeof path, "/proc/%d/task", (int)pid);
@@ -86,9 +94,11 @@ static double read_run_us(pid_t pid)
         if (!isdigit((unsigned char)e->d_name[0]))
             continue;
         snprintf(path, sizeof path, "/proc/%d/task/%.16s/schedstat", (int)pid, e->d_name);
-        unsigned long long ns;
-        if (read_small(path, buf, sizeof buf) > 0 && sscanf(buf, "%llu", &ns) == 1) {
+        unsigned long long ns, wait, n;
+        if (read_small(path, buf, sizeof buf) > 0 &&
+            sscanf(buf, "%llu %llu %llu", &ns, &wait, &n) == 3) {
             us += (double)ns / 1e3;
+            *runs += n;
             any = true;
         }
     }
@@ -109,12 +119,29 @@ static uint64_t read_hwm_kb(pid_t pid)
     return 0;
 }
 
+/* The bucket for name, made if there is room; the last one collects the
+ * rest. */
+static struct ptree_name *bucket(struct ptree_sample *out, const char *name)
+{
+    for (unsigned i = 0; i < out->n_names; i++)
+        if (!strcmp(out->by_name[i].name, name))
+            return &out->by_name[i];
+    if (out->n_names == PTREE_MAX_NAMES - 1)
+        name = "(other)";
+    else if (out->n_names == PTREE_MAX_NAMES)
+        return &out->by_name[PTREE_MAX_NAMES - 1];
+    struct ptree_name *b = &out->by_name[out->n_names++];
+    snprintf(b->name, sizeof b->name, "%s", name);
+    return b;
+}
+
 int ptree_sample(struct ptree *t, struct ptree_sample *out)
 {
     memset(out, 0, sizeof *out);
     out->user_us = t->reaped_user_us;
     out->sys_us = t->reaped_sys_us;
     out->cpu_us = t->reaped_user_us + t->reaped_sys_us;
+    bucket(out, PTREE_REAPED)->cpu_us = out->cpu_us;
     pid_t self = getpid();
     if (t->root <= 0 && !t->orphans)
         return -1;
@@ -166,10 +193,17 @@ int ptree_sample(struct ptree *t, struct ptree_sample *out)
         out->user_us += (double)(ps[i].ut + ps[i].cut) * us_per_tick;
         out->sys_us += (double)(ps[i].st + ps[i].cst) * us_per_tick;
         double ticks_us = (double)(ps[i].ut + ps[i].st) * us_per_tick;
-        double run_us = read_run_us(ps[i].pid);
+        uint64_t runs = 0;
+        double run_us = read_run_us(ps[i].pid, &runs);
+        double own_us = run_us > ticks_us ? run_us : ticks_us;
         /* Reaped children (cutime, cstime) exist in ticks only. */
-        out->cpu_us += (run_us > ticks_us ? run_us : ticks_us) +
-                       (double)(ps[i].cut + ps[i].cst) * us_per_tick;
+        double reaped_us = (double)(ps[i].cut + ps[i].cst) * us_per_tick;
+        out->cpu_us += own_us + reaped_us;
+        struct ptree_name *b = bucket(out, ps[i].comm);
+        b->cpu_us += own_us;
+        b->runs += runs;
+        b->nproc++;
+        bucket(out, PTREE_REAPED)->cpu_us += reaped_us;
         if (ps[i].rss_pages > 0)
             out->rss_kb += (uint64_t)ps[i].rss_pages * (uint64_t)t->page_kb;
         uint64_t hwm = read_hwm_kb(ps[i].pid);
@@ -193,6 +227,22 @@ int ptree_sample(struct ptree *t, struct ptree_sample *out)
     if (out->nproc > t->peak_nproc)
         t->peak_nproc = out->nproc;
     return 0;
+}
+
+void ptree_window(const struct ptree_sample *s0, const struct ptree_sample *s1,
+                  struct ptree_name out[PTREE_MAX_NAMES], unsigned *n)
+{
+    *n = s1->n_names;
+    for (unsigned i = 0; i < s1->n_names; i++) {
+        out[i] = s1->by_name[i];
+        for (unsigned j = 0; j < s0->n_names; j++)
+            if (!strcmp(s0->by_name[j].name, out[i].name)) {
+                out[i].cpu_us -= s0->by_name[j].cpu_us;
+                out[i].runs = out[i].runs >= s0->by_name[j].runs
+                                  ? out[i].runs - s0->by_name[j].runs : 0;
+                break;
+            }
+    }
 }
 
 static double tv_us(struct timeval tv) { return (double)tv.tv_sec * 1e6 + (double)tv.tv_usec; }

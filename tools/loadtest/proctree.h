@@ -17,11 +17,26 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
+/* The tree's CPU by process name (comm, at most 15 characters): live
+ * members' own run time and how often they were put on a CPU (schedstat's
+ * run count, about one per wake-up). Reaped children and processes we
+ * reaped ourselves go into PTREE_REAPED, whatever their name was. */
+#define PTREE_MAX_NAMES 8
+#define PTREE_REAPED "(reaped)"
+struct ptree_name {
+    char name[16];
+    double cpu_us;          /* cumulative */
+    uint64_t runs;          /* cumulative times scheduled (0 without schedstat) */
+    unsigned nproc;         /* live members of that name now */
+};
+
 struct ptree_sample {
     double user_us, sys_us; /* cumulative, whole tree, tick resolution */
     double cpu_us;          /* cumulative user + sys, whole tree, precise */
     uint64_t rss_kb;        /* sum of members' RSS now */
     unsigned nproc;
+    struct ptree_name by_name[PTREE_MAX_NAMES]; /* last one: "(other)" */
+    unsigned n_names;
 };
 
 struct ptree {
@@ -44,6 +59,10 @@ struct ptree {
 void ptree_init(struct ptree *t, pid_t root, bool orphans);
 /* Scan /proc; 0 on success. */
 int ptree_sample(struct ptree *t, struct ptree_sample *out);
+/* Per-name CPU and runs between two samples: out gets s1's names, each
+ * less what s0 had under the same name (nproc as in s1). */
+void ptree_window(const struct ptree_sample *s0, const struct ptree_sample *s1,
+                  struct ptree_name out[PTREE_MAX_NAMES], unsigned *n);
 /* Reap exited children (non-blocking); returns how many. */
 int ptree_reap(struct ptree *t);
 

@@ -142,6 +142,24 @@ void report_text(FILE *f, const struct lt *lt, const struct rt_usage *u)
                    " (user %.0f us + sys %.0f us in clock ticks)\n",
                 u->win_s, u->win_cpu_us, u->win_s > 0 ? u->win_cpu_us / u->win_s / 1e4 : 0.0,
                 per, u->win_user_us, u->win_sys_us);
+    if (u->window_valid && s->measured_done && u->win_n_names) {
+        /* live names first, then what reaped processes used */
+        fprintf(f, "runtime cpu by process, per request:");
+        const char *sep = " ";
+        for (int reaped = 0; reaped < 2; reaped++)
+            for (unsigned i = 0; i < u->win_n_names; i++) {
+                const struct ptree_name *b = &u->win_by_name[i];
+                if ((b->nproc == 0) != (reaped == 1) || (reaped && b->cpu_us <= 0))
+                    continue;
+                fprintf(f, "%s%s %.1f us", sep, b->name, b->cpu_us / (double)s->measured_done);
+                if (b->runs)
+                    fprintf(f, ", scheduled %.2fx", (double)b->runs / (double)s->measured_done);
+                if (b->nproc)
+                    fprintf(f, " (%u process%s)", b->nproc, b->nproc == 1 ? "" : "es");
+                sep = ", ";
+            }
+        fputc('\n', f);
+    }
     if (u->total_valid)
         fprintf(f, "runtime cpu (whole life, wait4): user %.0f us + sys %.0f us\n",
                 u->total_user_us, u->total_sys_us);
@@ -233,6 +251,17 @@ void report_json(FILE *f, const struct lt *lt, const struct rt_usage *u)
         json_object_set_new(rt, "cpu_user_us", json_real(u->win_user_us));
         json_object_set_new(rt, "cpu_sys_us", json_real(u->win_sys_us));
         json_object_set_new(rt, "cpu_us_per_request", per >= 0 ? json_real(per) : json_null());
+        /* by process name: {"genkit-worker": {cpu_us, runs, processes}, ...} */
+        json_t *by = json_object();
+        for (unsigned i = 0; i < u->win_n_names; i++) {
+            const struct ptree_name *b = &u->win_by_name[i];
+            json_t *e = json_object();
+            json_object_set_new(e, "cpu_us", json_real(b->cpu_us));
+            json_object_set_new(e, "runs", json_integer((json_int_t)b->runs));
+            json_object_set_new(e, "processes", json_integer(b->nproc));
+            json_object_set_new(by, b->name, e);
+        }
+        json_object_set_new(rt, "by_process", by);
     }
     if (u->total_valid) {
         json_object_set_new(rt, "total_cpu_user_us", json_real(u->total_user_us));

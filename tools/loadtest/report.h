@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "lt.h"
+#include "proctree.h"
 
 struct rt_usage {
     long pid;                  /* 0: unknown */
@@ -15,6 +16,9 @@ struct rt_usage {
     bool window_valid;         /* measured-window CPU below is meaningful */
     double win_user_us, win_sys_us, win_s; /* user/sys: tick resolution */
     double win_cpu_us;         /* user + sys over the window, precise */
+    struct ptree_name win_by_name[PTREE_MAX_NAMES]; /* the same by process
+                                  name (cpu_us, runs: over the window) */
+    unsigned win_n_names;
     bool total_valid;          /* whole-life CPU from wait4 */
     double total_user_us, total_sys_us;
     uint64_t peak_rss_kb, peak_hwm_kb, maxrss_kb;
