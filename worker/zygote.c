@@ -194,7 +194,7 @@ static void worker_child(struct worker *w, const Gkipc__SpawnWorker *sp,
  * The intermediate is a vfork-style child (CLONE_VM | CLONE_VFORK): it runs
  * in our memory, on a stack carved from spawn_worker()'s frame, while we
  * wait. Unlike a fork it copies no page tables and tears none down, which
- * was a third of what a fresh action cost. Its fork() is an ordinary glibc
+ * was about a fifth of a fresh action's CPU. Its fork() is an ordinary glibc
  * fork of that same memory, so the worker is what fork() in the zygote would
  * have made (glibc's cached TID and robust list included), only in the new
  * PID namespace. The worker resumes in spawn_worker() through the jump
@@ -273,10 +273,15 @@ static void spawn_worker(struct worker *w, const Gkipc__SpawnWorker *sp,
 		snprintf(rep->what, sizeof(rep->what), "clone (intermediate)");
 		return;
 	}
-	int status;
+	int status = 0;
 	while (waitpid(ip, &status, 0) < 0 && errno == EINTR)
 		;
 	*rep = m.rep;
+	if (!rep->pid && !rep->what[0]) { /* killed before it could say */
+		snprintf(rep->what, sizeof(rep->what),
+			 "intermediate (wait status %d)", status);
+		rep->err = ECHILD;
+	}
 }
 
 /* ---- SpawnWorker ------------------------------------------------------*/
