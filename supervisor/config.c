@@ -26,6 +26,7 @@ enum {
 	OPT_PING, OPT_NAME, OPT_WORKER_BIN, OPT_LOG, OPT_TIMEOUT, OPT_CPU,
 	OPT_MEM, OPT_OUT, OPT_FILES, OPT_PROCS, OPT_MODE, OPT_MAX_RUNS,
 	OPT_MAX_RSS, OPT_SANDBOX, OPT_SCRATCH, OPT_RUN_AS, OPT_PREFETCH,
+	OPT_SLICE,
 };
 
 const char *const sandbox_names[SANDBOX_COUNT] = { "none", "standard", "strict" };
@@ -54,6 +55,7 @@ static const struct option opts[] = {
 	{ "max-message-bytes", required_argument, NULL, OPT_MAX_MSG },
 	{ "ping-secs", required_argument, NULL, OPT_PING },
 	{ "prefetch-us", required_argument, NULL, OPT_PREFETCH },
+	{ "action-slice-us", required_argument, NULL, OPT_SLICE },
 	{ "name", required_argument, NULL, OPT_NAME },
 	{ "worker-bin", required_argument, NULL, OPT_WORKER_BIN },
 	{ "log-level", required_argument, NULL, OPT_LOG },
@@ -113,6 +115,10 @@ static void usage(FILE *f)
 "  --prefetch-us US        give a busy worker its next run in advance when its\n"
 "                          action usually takes under US microseconds\n"
 "                          (default 1000; 0: never)\n"
+"  --action-slice-us US    scheduler slice of workers (EEVDF sched_runtime): a\n"
+"                          longer one than ours lets the supervisor and the\n"
+"                          manager preempt busy actions (default 3000; 0: the\n"
+"                          kernel's default)\n"
 "  --max-worker-rss-mb MB  recycle a pooled worker whose RSS grew above MB\n"
 "  --sandbox none|standard|strict  default profile (default none)\n"
 "  --scratch-dir DIR       per-worker scratch directories (default /tmp/genkit-scratch)\n"
@@ -241,6 +247,7 @@ void config_parse(struct config *c, int argc, char **argv)
 	c->max_message_bytes = (size_t)64 << 20;
 	c->ping_secs = 10;
 	c->prefetch_us = 1000;
+	c->action_slice_us = 3000;
 	c->log_level = LOG_INFO;
 	int o;
 	while ((o = getopt_long(argc, argv, "vVh", opts, NULL)) != -1) {
@@ -292,6 +299,7 @@ void config_parse(struct config *c, int argc, char **argv)
 			break;
 		case OPT_MAX_RUNS: c->max_runs_per_worker = (unsigned)num("max-runs-per-worker", optarg, 0, 1u << 31); break;
 		case OPT_PREFETCH: c->prefetch_us = (unsigned)num("prefetch-us", optarg, 0, 60000000); break;
+		case OPT_SLICE: c->action_slice_us = (unsigned)num("action-slice-us", optarg, 0, 100000); break;
 		case OPT_MAX_RSS: c->max_worker_rss_mb = num("max-worker-rss-mb", optarg, 0, 1 << 22); break;
 		case OPT_SANDBOX:
 			c->sandbox = sandbox_from_name(optarg, -1);

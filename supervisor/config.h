@@ -42,6 +42,7 @@ struct config {
 	int fresh;                  /* --mode fresh: one process per action */
 	unsigned max_runs_per_worker; /* --max-runs-per-worker (0 = no bound) */
 	unsigned prefetch_us;       /* --prefetch-us (0 = off) */
+	unsigned action_slice_us;   /* --action-slice-us (0 = kernel default) */
 	uint64_t max_worker_rss_mb; /* --max-worker-rss-mb: recycle above this */
 	int sandbox;                /* --sandbox: SANDBOX_NONE/STANDARD/STRICT */
 	const char *scratch_dir;    /* --scratch-dir: per-worker dirs go here */

@@ -37,7 +37,7 @@ struct zygote {
 	struct ipc_rbuf rb;
 	struct event *rd, *restart;
 	char *argv[2 * CONFIG_MAX_PLUGINS + 16];
-	char pid_arg[24], frame_arg[24];
+	char pid_arg[24], frame_arg[24], slice_arg[24];
 };
 
 static void start(struct zygote *z);
@@ -57,6 +57,9 @@ static void build_argv(struct zygote *z)
 	z->argv[i++] = z->pid_arg;
 	z->argv[i++] = "--max-frame-bytes";
 	z->argv[i++] = z->frame_arg;
+	snprintf(z->slice_arg, sizeof(z->slice_arg), "%u", c->action_slice_us);
+	z->argv[i++] = "--slice-us";
+	z->argv[i++] = z->slice_arg;
 	for (int k = 0; k < c->n_plugins; k++) {
 		z->argv[i++] = "--plugin";
 		z->argv[i++] = (char *)c->plugins[k];

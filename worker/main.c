@@ -25,6 +25,7 @@ struct opts {
 	const char **plugins;
 	size_t nplugins;
 	int zygote;
+	unsigned slice_us;
 };
 
 static struct worker W;
@@ -34,6 +35,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: genkit-worker [--zygote] --fd N --parent-pid P\n"
 		"                     [--plugin PATH]... [--max-frame-bytes N]\n"
+		"                     [--slice-us US]\n"
 		"Runs Genkit actions for genkit-supervisor over the socket N;\n"
 		"with --zygote, forks a fresh worker per SpawnWorker instead.\n");
 }
@@ -67,6 +69,7 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		{ "plugin", required_argument, NULL, 'l' },
 		{ "max-frame-bytes", required_argument, NULL, 'm' },
 		{ "zygote", no_argument, NULL, 'z' },
+		{ "slice-us", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ "version", no_argument, NULL, 'V' },
 		{ NULL, 0, NULL, 0 },
@@ -104,6 +107,11 @@ static void parse_args(int argc, char **argv, struct opts *o)
 		case 'z':
 			o->zygote = 1;
 			break;
+		case 's':
+			if (parse_num(optarg, 0, 100000, &v) < 0)
+				bad_arg("--slice-us", optarg);
+			o->slice_us = (unsigned)v;
+			break;
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -132,6 +140,7 @@ int main(int argc, char **argv)
 	parse_args(argc, argv, &o);
 	wlog_init();
 	startup_process(o.parent, o.fd);
+	startup_slice(o.slice_us);
 	conn_init(&W.conn, o.fd, o.max_frame);
 	for (size_t i = 0; i < o.nplugins; i++)
 		if (plugin_load(&W.reg, o.plugins[i]) < 0)

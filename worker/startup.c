@@ -3,10 +3,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 /* Die with the supervisor; and close the race where it died before the
@@ -117,4 +121,42 @@ int startup_spawned_fds(int ipc_fd)
 	close_range(4, ~0U, 0);
 	ipc_fd_flags(fd);
 	return fd;
+}
+
+/*
+ * Actions get a longer slice than the default (3 ms from the supervisor,
+ * against ~1.5 ms on 2 CPUs): EEVDF lets a waking task with a shorter slice
+ * preempt one with a longer slice, so the supervisor and the manager, which
+ * wake for a message and sleep again, get a CPU promptly even while actions
+ * compute flat out. CPU shares (weights, nice) are unchanged. A streaming
+ * run's first chunk reached the client in ~0.64 ms instead of ~1.3 ms. Only
+ * SCHED_OTHER is touched, with the nice level we have; kernels before 6.12
+ * ignore the slice or refuse it, which changes nothing else.
+ */
+/* The kernel's struct sched_attr (SCHED_ATTR_SIZE_VER0): its header
+ * clashes with glibc's <sched.h>. */
+struct kernel_sched_attr {
+	uint32_t size, sched_policy;
+	uint64_t sched_flags;
+	int32_t sched_nice;
+	uint32_t sched_priority;
+	uint64_t sched_runtime, sched_deadline, sched_period;
+};
+
+void startup_slice(unsigned us)
+{
+	if (!us || sched_getscheduler(0) != SCHED_OTHER)
+		return;
+	errno = 0;
+	int nice = getpriority(PRIO_PROCESS, 0);
+	if (nice == -1 && errno)
+		return;
+	struct kernel_sched_attr a;
+	memset(&a, 0, sizeof(a));
+	a.size = sizeof(a);
+	a.sched_policy = SCHED_OTHER;
+	a.sched_nice = nice;
+	a.sched_runtime = (uint64_t)us * 1000;
+	if (syscall(SYS_sched_setattr, 0, &a, 0) < 0)
+		wdebug("sched_setattr(slice %u us): %s", us, strerror(errno));
 }

@@ -40,6 +40,10 @@ void startup_process(pid_t parent, int ipc_fd);
 /* A worker forked by the zygote: move ipc_fd to 3 (CLOEXEC, non-blocking),
  * close every other fd but 0..2. Returns the new fd. */
 int startup_spawned_fds(int ipc_fd);
+/* Ask the scheduler for slices of us microseconds (EEVDF's sched_runtime;
+ * 0: leave the default); children, workers forked by the zygote included,
+ * inherit it. */
+void startup_slice(unsigned us);
 
 /* ---- conn.c: blocking frame I/O on the IPC socket ---- */
 struct msg {

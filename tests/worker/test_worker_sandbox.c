@@ -21,6 +21,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -126,10 +127,26 @@ static void shutdown_worker(struct wk *w)
 
 /* ---- the zygote --------------------------------------------------------*/
 
+/* sched_runtime of pid in ns (the kernel's struct sched_attr, VER0), or -1. */
+static long long slice_ns(pid_t pid)
+{
+	struct {
+		uint32_t size, policy;
+		uint64_t flags;
+		int32_t nice;
+		uint32_t prio;
+		uint64_t runtime, deadline, period;
+	} a;
+	memset(&a, 0, sizeof(a));
+	if (syscall(SYS_sched_getattr, pid, &a, sizeof(a), 0) < 0)
+		return -1;
+	return (long long)a.runtime;
+}
+
 static int start_zygote(struct wk *z)
 {
 	const char *const extra[] = { "--zygote", "--plugin", sbx_plugin,
-				      NULL };
+				      "--slice-us", "3000", NULL };
 
 	if (wk_spawn(z, NULL, extra, 0) < 0)
 		return -1;
@@ -188,6 +205,13 @@ static void test_spawn_basic(void)
 	CHECK_INT(outer, w.pid);
 	CHECK_INT(inner, 1);
 	CHECK_INT(getpgid(w.pid), w.pid); /* own group and session */
+	/* --slice-us reaches the workers the zygote forks */
+	if (slice_ns(Z.pid) <= 0)
+		SKIP("the kernel keeps no per-task slice (before 6.12)");
+	else {
+		CHECK_INT(slice_ns(Z.pid), 3000000);
+		CHECK_INT(slice_ns(w.pid), 3000000);
+	}
 	CHECK_INT(getsid(w.pid), w.pid);
 	/* stdio, the IPC socket and the cancel self-pipe: nothing of the
 	 * zygote's. */
