@@ -1,11 +1,11 @@
 /* startup.c - make the worker process independent of how it was spawned. */
 #include "worker.h"
+#include "sched_attr.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdint.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
@@ -122,16 +122,6 @@ int startup_spawned_fds(int ipc_fd)
 	ipc_fd_flags(fd);
 	return fd;
 }
-
-/* The kernel's struct sched_attr (SCHED_ATTR_SIZE_VER0): its header
- * clashes with glibc's <sched.h>. */
-struct kernel_sched_attr {
-	uint32_t size, sched_policy;
-	uint64_t sched_flags;
-	int32_t sched_nice;
-	uint32_t sched_priority;
-	uint64_t sched_runtime, sched_deadline, sched_period;
-};
 
 /*
  * Actions get a longer slice than the default (3 ms from the supervisor;

@@ -27,6 +27,7 @@
 #include <unistd.h>
 
 #include "genkit_action.h"
+#include "sched_attr.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define UNDER_ASAN 1
@@ -127,20 +128,14 @@ static void shutdown_worker(struct wk *w)
 
 /* ---- the zygote --------------------------------------------------------*/
 
-/* sched_runtime of pid in ns (the kernel's struct sched_attr, VER0), or -1. */
+/* sched_runtime of pid in ns, or -1. */
 static long long slice_ns(pid_t pid)
 {
-	struct {
-		uint32_t size, policy;
-		uint64_t flags;
-		int32_t nice;
-		uint32_t prio;
-		uint64_t runtime, deadline, period;
-	} a;
+	struct kernel_sched_attr a;
 	memset(&a, 0, sizeof(a));
 	if (syscall(SYS_sched_getattr, pid, &a, sizeof(a), 0) < 0)
 		return -1;
-	return (long long)a.runtime;
+	return (long long)a.sched_runtime;
 }
 
 static int start_zygote(struct wk *z)
