@@ -52,9 +52,10 @@ if [ "${GK_TEST_SANITIZE:-1}" = 1 ]; then
 	# A report in a process whose exit status no test looks at (a worker
 	# the supervisor replaced, say) still fails the run.
 	txt="$BUILD_DIR-sanitize/meson-logs/testlog.txt"
-	if [ -f "$txt" ] && grep -qE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$txt"; then
+	reports=$(grep -nE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$txt" 2>/dev/null || true)
+	if [ -n "$reports" ]; then
 		echo "tests (sanitize): sanitizer reports in $txt:"
-		grep -nE 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$txt" | head -20
+		head -20 <<<"$reports"
 		rc=1
 		sanitizer_reports=1
 	fi
